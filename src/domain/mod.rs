@@ -1,0 +1,2 @@
+//! Pure logic: no `worker` imports, unit-tested natively.
+pub mod error;

@@ -1,0 +1,2 @@
+//! in2carts-edge: shoppable links on Cloudflare Workers.
+pub mod domain;
