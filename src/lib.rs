@@ -1,2 +1,73 @@
 //! in2carts-edge: shoppable links on Cloudflare Workers.
+//!
+//! This file is the fetch entry: it routes and maps errors. Logic lives in `domain` (pure),
+//! the surfaces in `http`, storage in `store`.
+
 pub mod domain;
+pub mod http;
+pub mod store;
+
+use http::errors::ApiError;
+use http::{admin, links, redirect, with_correlation, Ctx};
+use worker::{event, Context, Env, Method, Request, Response};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(route(req, env).await)
+}
+
+async fn route(req: Request, env: Env) -> Response {
+    let path = req.path();
+    let trimmed = path.trim_start_matches('/');
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    match segments.as_slice() {
+        ["v1", rest @ ..] => api(req, env, rest).await,
+        ["_admin", rest @ ..] => match admin::handle(req, &env, rest).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response("-"),
+        },
+        [short_id] if !short_id.is_empty() => match req.method() {
+            Method::Get | Method::Head => redirect::handle(&req, &env, short_id).await,
+            _ => method_not_allowed_page("GET, HEAD"),
+        },
+        _ => redirect::not_found(),
+    }
+}
+
+async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
+    let correlation_id = match http::correlation_id(&req) {
+        Ok(id) => id,
+        Err((id, e)) => return with_correlation(e.into_response(&id), &id),
+    };
+    let cx = Ctx {
+        base_url: http::base_url(&env, &req),
+        env,
+        correlation_id,
+    };
+    let method = req.method();
+    let result = match (rest, method) {
+        (["links"], Method::Post) => links::create(req, &cx).await,
+        (["links"], _) => Err(method_not_allowed("POST")),
+        (["links", id], Method::Get) => links::get(req, &cx, id).await,
+        (["links", _], _) => Err(method_not_allowed("GET")),
+        _ => Err(ApiError::not_found("Route")),
+    };
+    let resp = result.unwrap_or_else(|e| e.into_response(&cx.correlation_id));
+    with_correlation(resp, &cx.correlation_id)
+}
+
+fn method_not_allowed(allow: &'static str) -> ApiError {
+    ApiError::new(
+        405,
+        "method_not_allowed",
+        format!("Allowed methods: {allow}"),
+    )
+    .with_header("allow", allow)
+}
+
+fn method_not_allowed_page(allow: &str) -> Response {
+    let mut resp = http::shopper_page(405, "Method not allowed", "Use GET.");
+    let _ = resp.headers_mut().set("allow", allow);
+    resp
+}

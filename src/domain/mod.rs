@@ -1,2 +1,8 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
 pub mod error;
+pub mod ids;
+pub mod link;
+pub mod record;
+pub mod retailers;
+pub mod time;
+pub mod validate;

@@ -1,0 +1,185 @@
+//! The compact record a redirect reads (one KV value per short id) and the pure decision of
+//! what a visit gets. Kept small: it is parsed on every redirect.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectRecord {
+    /// Destination with tracking parameters already applied.
+    #[serde(rename = "d")]
+    pub dest: String,
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    #[serde(rename = "l")]
+    pub link_id: String,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub max_clicks: Option<u64>,
+    #[serde(rename = "x", default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    #[serde(rename = "w", default, skip_serializing_if = "is_false")]
+    pub forward_query: bool,
+    /// QR markers of this link: (marker, qrId). The marker is the value of `qr=` in a QR
+    /// code's encoded URL.
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    pub qr: Vec<(String, String)>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// The query parameter that marks a QR scan: `https://<domain>/<shortId>?qr=<marker>`.
+pub const QR_PARAM: &str = "qr";
+
+/// A link's lifecycle state, derived from its record and the time, never stored stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Active,
+    Expired,
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// Status from the schedule alone (a capped link may also be used up; that count lives in the
+/// link's Durable Object).
+pub fn status_at(
+    disabled: bool,
+    starts_at: Option<i64>,
+    expires_at: Option<i64>,
+    now_ms: i64,
+) -> Status {
+    if disabled {
+        Status::Disabled
+    } else if starts_at.is_some_and(|s| now_ms < s) {
+        Status::Pending
+    } else if expires_at.is_some_and(|e| now_ms >= e) {
+        Status::Expired
+    } else {
+        Status::Active
+    }
+}
+
+impl RedirectRecord {
+    pub fn status(&self, now_ms: i64) -> Status {
+        status_at(self.disabled, self.starts_at, self.expires_at, now_ms)
+    }
+
+    /// The QR code id a `qr=` marker in the visitor's query names, if any.
+    pub fn qr_for_query(&self, query: Option<&str>) -> Option<&str> {
+        let q = query?;
+        if self.qr.is_empty() {
+            return None;
+        }
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            if k != QR_PARAM {
+                return None;
+            }
+            self.qr
+                .iter()
+                .find(|(m, _)| m == v)
+                .map(|(_, id)| id.as_str())
+        })
+    }
+
+    /// Where an active link sends this visit: the destination, plus the visitor's query when
+    /// `forward_query` is on (without our own QR marker, which never reaches the destination).
+    pub fn location(&self, query: Option<&str>) -> String {
+        let Some(q) = query.filter(|q| self.forward_query && !q.is_empty()) else {
+            return self.dest.clone();
+        };
+        let (base, frag) = match self.dest.find('#') {
+            Some(i) => self.dest.split_at(i),
+            None => (self.dest.as_str(), ""),
+        };
+        let mut out = String::with_capacity(self.dest.len() + q.len() + 1);
+        out.push_str(base);
+        let mut sep = if base.contains('?') {
+            if base.ends_with('?') || base.ends_with('&') {
+                ""
+            } else {
+                "&"
+            }
+        } else {
+            "?"
+        };
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let key = pair.split('=').next().unwrap_or(pair);
+            if key == QR_PARAM && self.qr_for_query(Some(pair)).is_some() {
+                continue;
+            }
+            out.push_str(sep);
+            out.push_str(pair);
+            sep = "&";
+        }
+        out.push_str(frag);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec() -> RedirectRecord {
+        RedirectRecord {
+            dest: "https://www.walmart.com/sc/cart/addToCart?items=1_2&utm_source=ig".into(),
+            link_id: "lnk_X".into(),
+            qr: vec![("1".into(), "qr_A".into()), ("2".into(), "qr_B".into())],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn compact_round_trip() {
+        let r = rec();
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            s,
+            r#"{"d":"https://www.walmart.com/sc/cart/addToCart?items=1_2&utm_source=ig","l":"lnk_X","c":[["1","qr_A"],["2","qr_B"]]}"#
+        );
+        assert_eq!(serde_json::from_str::<RedirectRecord>(&s).unwrap(), r);
+    }
+
+    #[test]
+    fn status_is_derived_from_time() {
+        assert_eq!(status_at(false, None, None, 5), Status::Active);
+        assert_eq!(status_at(false, Some(10), None, 5), Status::Pending);
+        assert_eq!(status_at(false, Some(10), Some(20), 10), Status::Active);
+        assert_eq!(status_at(false, Some(10), Some(20), 20), Status::Expired);
+        assert_eq!(status_at(true, Some(10), Some(20), 15), Status::Disabled);
+    }
+
+    #[test]
+    fn qr_markers_attribute_and_never_forward() {
+        let mut r = rec();
+        assert_eq!(r.qr_for_query(Some("qr=2")), Some("qr_B"));
+        assert_eq!(r.qr_for_query(Some("a=b&qr=1")), Some("qr_A"));
+        assert_eq!(r.qr_for_query(Some("qr=9")), None);
+        assert_eq!(r.qr_for_query(None), None);
+        assert_eq!(r.location(Some("qr=1&coupon=X")), r.dest);
+        r.forward_query = true;
+        assert_eq!(
+            r.location(Some("qr=1&coupon=SAVE10&utm_medium=social")),
+            "https://www.walmart.com/sc/cart/addToCart?items=1_2&utm_source=ig&coupon=SAVE10&utm_medium=social"
+        );
+        assert_eq!(r.location(Some("qr=7")), format!("{}&qr=7", r.dest));
+        r.dest = "https://x.com/p#frag".into();
+        assert_eq!(r.location(Some("a=1")), "https://x.com/p?a=1#frag");
+    }
+}

@@ -1,0 +1,330 @@
+//! Small helpers to walk untrusted JSON and collect every problem with its key path.
+
+use super::error::FieldError;
+use serde_json::{Map, Value};
+
+/// Collects problems while a request is validated; all are reported together.
+#[derive(Default, Debug)]
+pub struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    pub fn push(&mut self, key: impl Into<String>, code: &'static str, msg: impl Into<String>) {
+        self.0.push(FieldError::new(key, code, msg));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn has_key(&self, key: &str) -> bool {
+        self.0.iter().any(|e| e.key == key)
+    }
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+}
+
+/// Joins a parent path and a child key: `path("products[0]", "quantity")`.
+pub fn path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Reports every key of `obj` not in `allowed` as `unknown_field` (typos must not be dropped
+/// silently: `utm_source` instead of `utmSource` would otherwise vanish).
+pub fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str], parent: &str, p: &mut Problems) {
+    for k in obj.keys() {
+        if !allowed.contains(&k.as_str()) {
+            let shown: String = k.chars().take(64).collect();
+            p.push(
+                path(parent, &shown),
+                "unknown_field",
+                format!("Unknown field '{shown}'. Allowed: {}", allowed.join(", ")),
+            );
+        }
+    }
+}
+
+/// Characters counted as Unicode scalar values, as JSON Schema's `maxLength` does.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// An optional string with length bounds. `Some(Err(()))` means present but invalid (reported).
+pub fn opt_string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    parent: &str,
+    min: usize,
+    max: usize,
+    p: &mut Problems,
+) -> Option<&'a str> {
+    let v = obj.get(key)?;
+    let k = path(parent, key);
+    match v {
+        Value::String(s) => {
+            let n = char_len(s);
+            if n < min || n > max {
+                let code = if n < min { "too_short" } else { "too_long" };
+                p.push(
+                    k,
+                    code,
+                    format!("Must be {min}–{max} characters long (got {n})"),
+                );
+                None
+            } else if s.chars().any(|c| c.is_control()) {
+                p.push(k, "invalid_format", "Must not contain control characters");
+                None
+            } else {
+                Some(s)
+            }
+        }
+        other => {
+            p.push(
+                k,
+                "invalid_type",
+                format!("Must be a string, got {}", json_type(other)),
+            );
+            None
+        }
+    }
+}
+
+/// A required string with length bounds.
+pub fn req_string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    parent: &str,
+    min: usize,
+    max: usize,
+    p: &mut Problems,
+) -> Option<&'a str> {
+    if !obj.contains_key(key) || obj.get(key) == Some(&Value::Null) {
+        p.push(
+            path(parent, key),
+            "required",
+            format!("'{key}' is required"),
+        );
+        return None;
+    }
+    opt_string(obj, key, parent, min, max, p)
+}
+
+pub fn opt_bool(
+    obj: &Map<String, Value>,
+    key: &str,
+    parent: &str,
+    p: &mut Problems,
+) -> Option<bool> {
+    match obj.get(key)? {
+        Value::Bool(b) => Some(*b),
+        other => {
+            p.push(
+                path(parent, key),
+                "invalid_type",
+                format!("Must be a boolean, got {}", json_type(other)),
+            );
+            None
+        }
+    }
+}
+
+/// An optional integer within `[min, max]`.
+pub fn opt_int(
+    obj: &Map<String, Value>,
+    key: &str,
+    parent: &str,
+    min: i64,
+    max: i64,
+    p: &mut Problems,
+) -> Option<i64> {
+    let v = obj.get(key)?;
+    let k = path(parent, key);
+    let n = match v {
+        Value::Number(n) => n,
+        other => {
+            p.push(
+                k,
+                "invalid_type",
+                format!("Must be an integer, got {}", json_type(other)),
+            );
+            return None;
+        }
+    };
+    let Some(i) = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    }) else {
+        p.push(k, "invalid_type", format!("Must be an integer, got {n}"));
+        return None;
+    };
+    if i < min || i > max {
+        let bound = if i < min {
+            format!("at least {min}")
+        } else {
+            format!("at most {max}")
+        };
+        p.push(
+            k,
+            "out_of_range",
+            format!("Invalid value: {i}. Must be {bound}"),
+        );
+        return None;
+    }
+    Some(i)
+}
+
+/// An optional JSON object.
+pub fn opt_object<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    parent: &str,
+    p: &mut Problems,
+) -> Option<&'a Map<String, Value>> {
+    match obj.get(key)? {
+        Value::Object(m) => Some(m),
+        other => {
+            p.push(
+                path(parent, key),
+                "invalid_type",
+                format!("Must be an object, got {}", json_type(other)),
+            );
+            None
+        }
+    }
+}
+
+/// An absolute `http`/`https` URL with a host, no credentials, no whitespace or control
+/// characters, at most `max` characters. Returns the URL as given (after these checks).
+pub fn check_web_url(s: &str, key: &str, max: usize, p: &mut Problems) -> Option<String> {
+    if s.len() > max {
+        p.push(
+            key,
+            "too_long",
+            format!("URL must be at most {max} characters"),
+        );
+        return None;
+    }
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        p.push(
+            key,
+            "invalid_url",
+            "URL must not contain whitespace, backslashes or control characters",
+        );
+        return None;
+    }
+    // Browsers "repair" `https:/x` and `https:///x`; we accept only the canonical form.
+    let after_scheme = s.split_once("://").map(|(_, rest)| rest);
+    if after_scheme.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+        p.push(key, "invalid_url", "Must be an absolute http(s) URL");
+        return None;
+    }
+    let u = match url::Url::parse(s) {
+        Ok(u) => u,
+        Err(_) => {
+            p.push(key, "invalid_url", "Must be an absolute http(s) URL");
+            return None;
+        }
+    };
+    if u.scheme() != "http" && u.scheme() != "https" {
+        p.push(
+            key,
+            "invalid_url",
+            format!(
+                "URL scheme '{}' is not allowed; use http or https",
+                u.scheme()
+            ),
+        );
+        return None;
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        p.push(key, "invalid_url", "URL must have a host");
+        return None;
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        p.push(key, "invalid_url", "URL must not contain credentials");
+        return None;
+    }
+    Some(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let mut p = Problems::default();
+        assert!(check_web_url("https://example.com/a?b=c#d", "u", 2048, &mut p).is_some());
+        assert!(check_web_url("http://example.com", "u", 2048, &mut p).is_some());
+        assert!(p.is_empty());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "/relative/path",
+            "example.com",
+            "https://user:pw@example.com/",
+            "https://user@example.com/",
+            "ftp://example.com/",
+            "https://exa mple.com/",
+            "https:///nohost",
+            "https://example.com/\n",
+            "https:/example.com",
+            "https:\\\\evil.com",
+        ] {
+            let mut p = Problems::default();
+            assert!(
+                check_web_url(bad, "customUrl", 2048, &mut p).is_none(),
+                "{bad}"
+            );
+            assert_eq!(p.0.len(), 1, "{bad}");
+            assert_eq!(p.0[0].key, "customUrl");
+        }
+        let mut p = Problems::default();
+        let long = format!("https://example.com/{}", "a".repeat(2100));
+        assert!(check_web_url(&long, "u", 2048, &mut p).is_none());
+        assert_eq!(p.0[0].code, "too_long");
+    }
+
+    #[test]
+    fn strings_and_ints() {
+        let obj: Map<String, Value> =
+            serde_json::from_str(r#"{"a":"","b":"ok","c":5,"d":1.5,"e":0,"f":"x\u0007"}"#).unwrap();
+        let mut p = Problems::default();
+        assert_eq!(req_string(&obj, "a", "", 1, 10, &mut p), None);
+        assert_eq!(req_string(&obj, "b", "", 1, 10, &mut p), Some("ok"));
+        assert_eq!(req_string(&obj, "c", "", 1, 10, &mut p), None);
+        assert_eq!(req_string(&obj, "zz", "x", 1, 10, &mut p), None);
+        assert_eq!(opt_int(&obj, "c", "", 1, 10, &mut p), Some(5));
+        assert_eq!(opt_int(&obj, "d", "", 1, 10, &mut p), None);
+        assert_eq!(opt_int(&obj, "e", "q[0]", 1, 10, &mut p), None);
+        assert_eq!(opt_string(&obj, "f", "", 1, 10, &mut p), None);
+        let keys: Vec<_> = p.0.iter().map(|e| (e.key.as_str(), e.code)).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("a", "too_short"),
+                ("c", "invalid_type"),
+                ("x.zz", "required"),
+                ("d", "invalid_type"),
+                ("q[0].e", "out_of_range"),
+                ("f", "invalid_format")
+            ]
+        );
+    }
+}

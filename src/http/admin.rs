@@ -1,0 +1,100 @@
+//! Operator endpoints used by `npm run keys` against a running local worker: register a key
+//! (by its hash: the key itself never reaches the worker) and revoke one. They exist only
+//! when the `ADMIN_TOKEN` secret is set (locally from `.dev.vars`); otherwise they are 404.
+//! Against a deployed worker the CLI writes the namespace through wrangler instead.
+
+use super::auth::SCOPES;
+use super::errors::ApiError;
+use super::{json_data, now_ms};
+use crate::domain::time::format_rfc3339;
+use crate::store::{ApiKeyRecord, Store};
+use serde::Deserialize;
+use worker::{Env, Method, Request, Response};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewKey {
+    key_hash: String,
+    projects: Vec<String>,
+    scopes: Vec<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    prefix: String,
+}
+
+fn authorised(req: &Request, env: &Env) -> bool {
+    let Ok(token) = env.secret("ADMIN_TOKEN").map(|s| s.to_string()) else {
+        return false;
+    };
+    if token.len() < 32 {
+        return false;
+    }
+    let presented = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let expected = format!("Bearer {token}");
+    // Constant-time comparison.
+    presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Response, ApiError> {
+    if !authorised(&req, env) {
+        return Err(ApiError::not_found("Route"));
+    }
+    let store = Store::new(env)?;
+    match (req.method(), rest) {
+        (Method::Post, ["keys"]) => {
+            let body: NewKey = req
+                .json()
+                .await
+                .map_err(|_| ApiError::new(400, "invalid_json", "Expected a key registration"))?;
+            if !is_hash(&body.key_hash) || body.projects.is_empty() {
+                return Err(ApiError::field(
+                    "keyHash",
+                    "invalid_format",
+                    "keyHash must be a lowercase SHA-256 hex digest; projects must not be empty",
+                ));
+            }
+            if let Some(bad) = body.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+                return Err(ApiError::field(
+                    "scopes",
+                    "invalid_enum",
+                    format!("Unknown scope '{bad}'"),
+                ));
+            }
+            let rec = ApiKeyRecord {
+                projects: body.projects,
+                scopes: body.scopes,
+                name: body.name,
+                prefix: body.prefix,
+                created_at: format_rfc3339(now_ms()),
+            };
+            store.put_api_key(&body.key_hash, &rec).await?;
+            Ok(json_data(
+                201,
+                &serde_json::to_string(&rec).unwrap_or_default(),
+            ))
+        }
+        (Method::Delete, ["keys", hash]) if is_hash(hash) => {
+            let existed = store.api_key(hash).await?.is_some();
+            store.delete_api_key(hash).await?;
+            Ok(json_data(200, &format!("{{\"revoked\":{existed}}}")))
+        }
+        _ => Err(ApiError::not_found("Route")),
+    }
+}

@@ -1,0 +1,68 @@
+//! API-key authentication and authorisation: 401 for a missing, unknown or revoked key;
+//! 403 for a key without the scope, the retailer scope or the project.
+
+use super::errors::ApiError;
+use crate::domain::ids::{sha256_hex, API_KEY_PREFIX};
+use crate::store::{ApiKeyRecord, Store};
+use worker::Request;
+
+pub const API_KEY_HEADER: &str = "x-incarts-api-key";
+
+/// Every scope a key can hold.
+pub const SCOPES: [&str; 9] = [
+    "links:write",
+    "links:read",
+    "qr-codes:write",
+    "qr-codes:read",
+    "stats:read",
+    "retailers:walmart",
+    "retailers:target",
+    "retailers:instacart",
+    "retailers:custom",
+];
+
+pub struct Caller {
+    /// SHA-256 of the presented key; scopes idempotency records to this key.
+    pub key_hash: String,
+    pub key: ApiKeyRecord,
+}
+
+pub async fn authenticate(req: &Request, store: &Store) -> Result<Caller, ApiError> {
+    let Some(presented) = req.headers().get(API_KEY_HEADER).ok().flatten() else {
+        return Err(ApiError::unauthorized(
+            "Missing API key: send it in the X-Incarts-API-Key header",
+        ));
+    };
+    let presented = presented.trim();
+    // Malformed keys are refused without a storage lookup.
+    if !presented.starts_with(API_KEY_PREFIX) || !(20..=128).contains(&presented.len()) {
+        return Err(ApiError::unauthorized("Invalid API key"));
+    }
+    let key_hash = sha256_hex(presented.as_bytes());
+    match store.api_key(&key_hash).await? {
+        Some(key) => Ok(Caller { key_hash, key }),
+        None => Err(ApiError::unauthorized("Invalid API key")),
+    }
+}
+
+impl Caller {
+    pub fn require_scope(&self, scope: &str) -> Result<(), ApiError> {
+        if self.key.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "This API key lacks the '{scope}' scope"
+            )))
+        }
+    }
+
+    pub fn require_project(&self, project_id: &str) -> Result<(), ApiError> {
+        if self.key.projects.iter().any(|p| p == project_id) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "This API key has no access to project '{project_id}'"
+            )))
+        }
+    }
+}

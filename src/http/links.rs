@@ -1,0 +1,211 @@
+//! `/v1/links`: create and read shoppable links.
+
+use super::auth::{authenticate, Caller};
+use super::errors::ApiError;
+use super::{json_data, now_ms, random16, random_bytes, read_json, valid_header_token, Ctx};
+use crate::domain::ids::{is_ulid_id, sha256_hex, short_id_from_bytes, ulid_id};
+use crate::domain::link::{validate_link, LinkSpec};
+use crate::domain::record::{status_at, RedirectRecord, QR_PARAM};
+use crate::domain::retailers::{append_params, destination};
+use crate::domain::time::format_rfc3339;
+use crate::store::{IdempotentResponse, Store, StoredLink, StoredQr};
+use serde_json::{json, Map, Value};
+use worker::{Request, Response};
+
+/// The marker of a link's default QR code in its encoded URL (`?qr=1`).
+const DEFAULT_QR_MARKER: &str = "1";
+
+pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("links:write")?;
+    let idem = idempotency_key(&req)?;
+    let body = read_json(&mut req).await?;
+    let request_hash = sha256_hex(format!("POST /v1/links\n{body}").as_bytes());
+    if let Some(idem) = &idem {
+        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
+            return Ok(resp);
+        }
+    }
+    let spec = validate_link(&body).map_err(ApiError::validation)?;
+    caller.require_project(&spec.project_id)?;
+    caller.require_scope(spec.retailer.scope())?;
+    let dest =
+        destination(&spec).map_err(|e| ApiError::field(e.key, "no_destination", e.message))?;
+    let target_url = append_params(&dest, &spec.tracking.0);
+
+    let now = now_ms();
+    let link_id = ulid_id("lnk_", now, random16()?);
+    let qr_id = ulid_id("qr_", now, random16()?);
+    let short_id = fresh_short_id(&store).await?;
+    let created_at = format_rfc3339(now);
+    let short_link = format!("{}/{}", cx.base_url, short_id);
+
+    let mut qr = Map::new();
+    qr.insert("id".into(), json!(qr_id));
+    qr.insert("linkId".into(), json!(link_id));
+    let qr_name = spec
+        .fields
+        .get("defaultQrCode")
+        .and_then(|q| q.get("name"))
+        .cloned()
+        .unwrap_or_else(|| json!("Default QR code"));
+    qr.insert("name".into(), qr_name);
+    qr.insert(
+        "imageUrl".into(),
+        json!(format!("{}/qr/{}", cx.base_url, qr_id)),
+    );
+    qr.insert(
+        "encodedUrl".into(),
+        json!(format!("{short_link}?{QR_PARAM}={DEFAULT_QR_MARKER}")),
+    );
+    qr.insert("isDefault".into(), json!(true));
+    qr.insert("createdAt".into(), json!(created_at));
+
+    let mut data = spec.fields.clone();
+    data.insert("id".into(), json!(link_id));
+    if !data.contains_key("publicName") {
+        data.insert("publicName".into(), json!(spec.name));
+    }
+    data.insert("shortId".into(), json!(short_id));
+    data.insert("shortLink".into(), json!(short_link));
+    data.insert("targetUrl".into(), json!(target_url));
+    data.insert("qrCode".into(), Value::Object(qr.clone()));
+    data.insert("createdAt".into(), json!(created_at));
+
+    let stored = StoredLink {
+        data,
+        short_id: short_id.clone(),
+        project_id: spec.project_id.clone(),
+        disabled: false,
+        starts_at: spec.options.starts_at,
+        expires_at: spec.options.expires_at,
+        qr_codes: vec![qr_id.clone()],
+    };
+    let record = redirect_record(&spec, &link_id, &target_url, &qr_id);
+    let stored_qr = StoredQr {
+        data: qr,
+        link_id: link_id.clone(),
+        project_id: spec.project_id.clone(),
+    };
+    // The redirect record is written last: once a short id resolves, everything behind it exists.
+    store.put_qr(&qr_id, &stored_qr).await?;
+    store.put_link(&link_id, &stored).await?;
+    store.put_redirect(&short_id, &record).await?;
+
+    let body = representation(&stored, now);
+    if let Some(idem) = &idem {
+        let saved = IdempotentResponse {
+            h: request_hash,
+            s: 201,
+            b: body.clone(),
+        };
+        store
+            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
+            .await?;
+    }
+    let mut resp = json_data(201, &body);
+    let _ = resp
+        .headers_mut()
+        .set("location", &format!("/v1/links/{link_id}"));
+    Ok(resp)
+}
+
+pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("links:read")?;
+    let link = load_link(&store, link_id).await?;
+    caller.require_project(&link.project_id)?;
+    Ok(json_data(200, &representation(&link, now_ms())))
+}
+
+/// A stored link by id: 404 for malformed or unknown ids.
+pub async fn load_link(store: &Store, link_id: &str) -> Result<StoredLink, ApiError> {
+    if !is_ulid_id("lnk_", link_id) {
+        return Err(ApiError::not_found("Link"));
+    }
+    store
+        .link(link_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Link"))
+}
+
+/// The API representation: the stored data plus the status derived now.
+pub fn representation(link: &StoredLink, now: i64) -> String {
+    let mut data = link.data.clone();
+    let status = status_at(link.disabled, link.starts_at, link.expires_at, now);
+    data.insert("status".into(), json!(status.as_str()));
+    serde_json::to_string(&data).unwrap_or_default()
+}
+
+fn redirect_record(
+    spec: &LinkSpec,
+    link_id: &str,
+    target_url: &str,
+    qr_id: &str,
+) -> RedirectRecord {
+    RedirectRecord {
+        dest: target_url.to_string(),
+        fallback: spec.fallback_url.clone(),
+        link_id: link_id.to_string(),
+        starts_at: spec.options.starts_at,
+        expires_at: spec.options.expires_at,
+        max_clicks: spec.options.max_clicks,
+        disabled: false,
+        forward_query: spec.options.forward_query,
+        qr: vec![(DEFAULT_QR_MARKER.to_string(), qr_id.to_string())],
+    }
+}
+
+async fn fresh_short_id(store: &Store) -> Result<String, ApiError> {
+    for _ in 0..5 {
+        let mut bytes = [0u8; 32];
+        random_bytes(&mut bytes)?;
+        let Some(id) = short_id_from_bytes(&bytes) else {
+            continue;
+        };
+        if !store.short_id_taken(&id).await? {
+            return Ok(id);
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// The `Idempotency-Key` header, validated (8–128 visible ASCII characters).
+pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    match req.headers().get("idempotency-key").ok().flatten() {
+        None => Ok(None),
+        Some(v) if valid_header_token(&v) => Ok(Some(v)),
+        Some(_) => Err(ApiError::field(
+            "Idempotency-Key",
+            "invalid_header",
+            "Idempotency-Key must be 8–128 visible ASCII characters",
+        )),
+    }
+}
+
+/// The first response again for a retried request; 409 when the key was used for another body.
+pub async fn replay(
+    store: &Store,
+    caller: &Caller,
+    idem: &str,
+    request_hash: &str,
+) -> Result<Option<Response>, ApiError> {
+    let Some(prev) = store
+        .idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if prev.h != request_hash {
+        return Err(ApiError::new(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request",
+        ));
+    }
+    let mut resp = json_data(prev.s, &prev.b);
+    let _ = resp.headers_mut().set("idempotent-replayed", "true");
+    Ok(Some(resp))
+}

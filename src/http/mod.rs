@@ -1,0 +1,169 @@
+//! The Workers glue: one file per surface, plus auth, errors and request context.
+
+pub mod admin;
+pub mod auth;
+pub mod errors;
+pub mod links;
+pub mod redirect;
+
+use errors::ApiError;
+use worker::{Env, Headers, Request, Response};
+
+/// Builds a response with a body and headers (status set on the builder, so nothing is
+/// immutable afterwards).
+pub fn text_response(status: u16, body: String, headers: Headers) -> Response {
+    Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
+}
+
+/// `{"data": …}` with a status.
+pub fn json_data(status: u16, data_json: &str) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("cache-control", "no-store");
+    text_response(status, format!("{{\"data\":{data_json}}}"), headers)
+}
+
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+/// Fills `buf` from the platform CSPRNG (crypto.getRandomValues in Workers).
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), ApiError> {
+    getrandom::getrandom(buf).map_err(|_| ApiError::internal())
+}
+
+pub fn random16() -> Result<[u8; 16], ApiError> {
+    let mut b = [0u8; 16];
+    random_bytes(&mut b)?;
+    Ok(b)
+}
+
+/// Per-request context of the admin API.
+pub struct Ctx {
+    pub env: Env,
+    pub correlation_id: String,
+    /// Origin used in `shortLink`, `imageUrl` and `encodedUrl`.
+    pub base_url: String,
+}
+
+/// The configured public base URL, or the request's own origin.
+pub fn base_url(env: &Env, req: &Request) -> String {
+    if let Ok(v) = env.var("PUBLIC_BASE_URL") {
+        let v = v.to_string();
+        let v = v.trim().trim_end_matches('/');
+        if !v.is_empty() {
+            return v.to_string();
+        }
+    }
+    req.url()
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// `X-Correlation-ID`: echoed when valid (8–128 visible ASCII characters), generated
+/// (`req_` + ULID) when absent. An out-of-range value is an error, reported under a
+/// generated id.
+pub fn correlation_id(req: &Request) -> Result<String, (String, ApiError)> {
+    let given = req.headers().get("x-correlation-id").ok().flatten();
+    let generated = || crate::domain::ids::ulid_id("req_", now_ms(), random16().unwrap_or([7; 16]));
+    match given {
+        None => Ok(generated()),
+        Some(v) if valid_header_token(&v) => Ok(v),
+        Some(_) => Err((
+            generated(),
+            ApiError::field(
+                "X-Correlation-ID",
+                "invalid_header",
+                "X-Correlation-ID must be 8–128 visible ASCII characters",
+            ),
+        )),
+    }
+}
+
+/// 8–128 visible ASCII characters: the seed's limits for `Idempotency-Key` and
+/// `X-Correlation-ID`.
+pub fn valid_header_token(v: &str) -> bool {
+    (8..=128).contains(&v.len()) && v.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// Adds the correlation id to a finished response.
+pub fn with_correlation(mut resp: Response, correlation_id: &str) -> Response {
+    let _ = resp.headers_mut().set("x-correlation-id", correlation_id);
+    resp
+}
+
+/// A small HTML page for shoppers (unknown, expired or disabled links): never indexed.
+pub fn shopper_page(status: u16, title: &str, text: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;\
+min-height:100vh;background:#f6f7f9;color:#1f2328}}main{{max-width:28rem;padding:2rem;\
+text-align:center}}h1{{font-size:1.4rem}}</style></head><body><main><h1>{title}</h1>\
+<p>{text}</p></main></body></html>"
+    );
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "text/html; charset=utf-8");
+    let _ = headers.set("x-robots-tag", "noindex");
+    let _ = headers.set("cache-control", "no-store");
+    text_response(status, body, headers)
+}
+
+/// Largest request body the admin API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads a JSON request body: 415 for a non-JSON content type, 413 beyond
+/// `MAX_BODY_BYTES` (refused from `Content-Length` before reading), `invalid_json` for
+/// anything serde cannot parse (including nesting deeper than its recursion limit).
+pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError> {
+    let headers = req.headers();
+    if let Some(ct) = headers.get("content-type").ok().flatten() {
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::new(
+                415,
+                "unsupported_media_type",
+                format!("Content-Type must be application/json, got '{mime}'"),
+            ));
+        }
+    }
+    let declared = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(400, "invalid_json", "The request body could not be read"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        "payload_too_large",
+        format!("Request bodies are limited to {MAX_BODY_BYTES} bytes"),
+    )
+}
