@@ -12,7 +12,7 @@ impl FieldError {
     pub fn new(key: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         FieldError {
             key: key.into(),
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }

@@ -2,6 +2,7 @@
 pub mod error;
 pub mod ids;
 pub mod link;
+pub mod qr;
 pub mod record;
 pub mod retailers;
 pub mod time;
