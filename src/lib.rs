@@ -8,21 +8,30 @@ pub mod http;
 pub mod store;
 
 use http::errors::ApiError;
-use http::{admin, links, redirect, with_correlation, Ctx};
+use http::{admin, links, qr_codes, redirect, with_correlation, Ctx};
 use worker::{event, Context, Env, Method, Request, Response};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(route(req, env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    Ok(route(req, env, ctx).await)
 }
 
-async fn route(req: Request, env: Env) -> Response {
+async fn route(req: Request, env: Env, ctx: Context) -> Response {
     let path = req.path();
     let trimmed = path.trim_start_matches('/');
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
     let segments: Vec<&str> = trimmed.split('/').collect();
     match segments.as_slice() {
         ["v1", rest @ ..] => api(req, env, rest).await,
+        ["qr", qr_id] => match req.method() {
+            Method::Get | Method::Head => {
+                match http::qr_image::handle(&req, &env, &ctx, qr_id).await {
+                    Ok(resp) => resp,
+                    Err(e) => plain_error(e, &req),
+                }
+            }
+            _ => plain_error(method_not_allowed("GET, HEAD"), &req),
+        },
         ["_admin", rest @ ..] => match admin::handle(req, &env, rest).await {
             Ok(resp) => resp,
             Err(e) => e.into_response("-"),
@@ -51,6 +60,9 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
         (["links"], _) => Err(method_not_allowed("POST")),
         (["links", id], Method::Get) => links::get(req, &cx, id).await,
         (["links", _], _) => Err(method_not_allowed("GET")),
+        (["links", id, "qr-codes"], Method::Post) => qr_codes::create(req, &cx, id).await,
+        (["links", id, "qr-codes"], Method::Get) => qr_codes::list(req, &cx, id).await,
+        (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, POST")),
         _ => Err(ApiError::not_found("Route")),
     };
     let resp = result.unwrap_or_else(|e| e.into_response(&cx.correlation_id));
@@ -70,4 +82,13 @@ fn method_not_allowed_page(allow: &str) -> Response {
     let mut resp = http::shopper_page(405, "Method not allowed", "Use GET.");
     let _ = resp.headers_mut().set("allow", allow);
     resp
+}
+
+/// An error on a non-API surface (QR images): the same envelope, with a generated
+/// correlation id.
+fn plain_error(e: ApiError, req: &Request) -> Response {
+    let id = match http::correlation_id(req) {
+        Ok(id) | Err((id, _)) => id,
+    };
+    with_correlation(e.into_response(&id), &id)
 }

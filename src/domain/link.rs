@@ -3,6 +3,7 @@
 //! updates), plus the typed pieces the destination rules need.
 
 use super::error::FieldError;
+use super::qr;
 use super::time::parse_rfc3339;
 use super::validate::*;
 use serde_json::{Map, Value};
@@ -124,6 +125,8 @@ pub struct LinkSpec {
     pub store_id: Option<String>,
     pub tracking: Tracking,
     pub options: LinkOptions,
+    /// Style of the default QR code (`defaultQrCode`, defaults filled in).
+    pub default_qr_style: qr::Style,
     /// The request's fields as validated, normalised (product quantities filled in); echoed
     /// back in responses and stored with the link.
     pub fields: Map<String, Value>,
@@ -217,7 +220,7 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
     let tracking = validate_tracking(obj, &mut p);
     let options = validate_options(obj, &mut p);
     validate_metadata(obj, &mut p);
-    validate_default_qr(obj, &mut p);
+    let default_qr_style = validate_default_qr(obj, &mut p).unwrap_or_default();
 
     if let (Some(r), Some(i)) = (retailer, intent) {
         check_pair_rules(
@@ -246,6 +249,7 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
             store_id,
             tracking,
             options,
+            default_qr_style,
             fields,
         }),
         // Unreachable in practice: a missing required field was reported above.
@@ -648,27 +652,72 @@ fn validate_metadata(obj: &Map<String, Value>, p: &mut Problems) {
 
 pub const QR_STYLE_FIELDS: [&str; 5] = ["size", "margin", "ec", "fg", "bg"];
 
-fn validate_default_qr(obj: &Map<String, Value>, p: &mut Problems) {
-    if let Some(q) = opt_object(obj, "defaultQrCode", "", p) {
-        validate_qr_spec(q, "defaultQrCode", false, p);
-    }
+fn validate_default_qr(obj: &Map<String, Value>, p: &mut Problems) -> Option<qr::Style> {
+    let q = opt_object(obj, "defaultQrCode", "", p)?;
+    validate_qr_spec(q, "defaultQrCode", false, p).1
 }
 
 /// A QR code's name and optional default style (`defaultQrCode`, or a named QR code's body).
+/// Returns the name (when valid) and the style (defaults filled in).
 pub fn validate_qr_spec(
     q: &Map<String, Value>,
     parent: &str,
     name_required: bool,
     p: &mut Problems,
-) {
+) -> (Option<String>, Option<qr::Style>) {
     let mut allowed = vec!["name"];
     allowed.extend(QR_STYLE_FIELDS);
     reject_unknown(q, &allowed, parent, p);
-    if name_required {
-        req_string(q, "name", parent, 1, 160, p);
+    let name = if name_required {
+        req_string(q, "name", parent, 1, 160, p)
     } else {
-        opt_string(q, "name", parent, 1, 160, p);
+        opt_string(q, "name", parent, 1, 160, p)
+    };
+    // Style values arrive as JSON numbers or strings; the QR module parses their text.
+    let mut raw: [Option<String>; 5] = Default::default();
+    for (slot, key) in raw.iter_mut().zip(QR_STYLE_FIELDS) {
+        match q.get(key) {
+            None => {}
+            Some(Value::String(s)) => *slot = Some(s.clone()),
+            Some(Value::Number(n)) if key == "size" || key == "margin" => {
+                *slot = Some(n.to_string())
+            }
+            Some(other) => p.push(
+                path(parent, key),
+                "invalid_type",
+                format!("Must be a string or number, got {}", json_type(other)),
+            ),
+        }
     }
+    let [size, margin, ec, fg, bg] = &raw;
+    let style = match qr::style_from_options(
+        &qr::Style::default(),
+        size.as_deref(),
+        margin.as_deref(),
+        ec.as_deref(),
+        fg.as_deref(),
+        bg.as_deref(),
+    ) {
+        Ok(style) => Some(style),
+        Err(problems) => {
+            for sp in problems {
+                p.push(path(parent, sp.key), "invalid_style", sp.message);
+            }
+            None
+        }
+    };
+    (name.map(str::to_string), style)
+}
+
+/// The API form of a QR style.
+pub fn qr_style_json(style: &qr::Style) -> Value {
+    serde_json::json!({
+        "size": style.size,
+        "margin": style.margin,
+        "ec": style.ec.as_char().to_string(),
+        "fg": style.fg.to_hex(),
+        "bg": style.bg.to_hex(),
+    })
 }
 
 #[cfg(test)]
@@ -830,14 +879,22 @@ mod tests {
                 ("options.maxClicks".into(), "out_of_range")
             ]
         );
+        v["defaultQrCode"] = json!({"name": "Shelf", "size": 10, "fg": "#ffffff", "ec": "Q"});
         v["options"] = json!({"expiresAt": "tomorrow", "forwardQuery": "yes"});
         assert_eq!(
-            keys(v),
+            keys(v.clone()),
             vec![
                 ("options.expiresAt".into(), "invalid_datetime"),
-                ("options.forwardQuery".into(), "invalid_type")
+                ("options.forwardQuery".into(), "invalid_type"),
+                ("defaultQrCode.size".into(), "invalid_style"),
+                ("defaultQrCode.fg".into(), "invalid_style"),
             ]
         );
+        v["options"] = json!({});
+        v["defaultQrCode"] = json!({"name": "Shelf", "size": 256, "fg": "#1a237e", "ec": "q"});
+        let spec = validate_link(&v).unwrap();
+        assert_eq!(spec.default_qr_style.size, 256);
+        assert_eq!(qr_style_json(&spec.default_qr_style)["ec"], "Q");
     }
 
     #[test]

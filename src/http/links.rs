@@ -4,7 +4,8 @@ use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
 use super::{json_data, now_ms, random16, random_bytes, read_json, valid_header_token, Ctx};
 use crate::domain::ids::{is_ulid_id, sha256_hex, short_id_from_bytes, ulid_id};
-use crate::domain::link::{validate_link, LinkSpec};
+use crate::domain::link::{qr_style_json, validate_link, LinkSpec};
+use crate::domain::qr;
 use crate::domain::record::{status_at, RedirectRecord, QR_PARAM};
 use crate::domain::retailers::{append_params, destination};
 use crate::domain::time::format_rfc3339;
@@ -12,8 +13,43 @@ use crate::store::{IdempotentResponse, Store, StoredLink, StoredQr};
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
-/// The marker of a link's default QR code in its encoded URL (`?qr=1`).
-const DEFAULT_QR_MARKER: &str = "1";
+/// The marker of a link's default QR code in its encoded URL (`?qr=1`); named QR codes
+/// get 2, 3, … in order of creation.
+pub const DEFAULT_QR_MARKER: &str = "1";
+
+/// What a QR code object is made of.
+pub struct QrInit<'a> {
+    pub base_url: &'a str,
+    pub qr_id: &'a str,
+    pub link_id: &'a str,
+    pub name: &'a str,
+    pub short_link: &'a str,
+    pub marker: &'a str,
+    pub is_default: bool,
+    pub created_at: &'a str,
+    pub style: &'a qr::Style,
+}
+
+/// The API object of a QR code. Its `encodedUrl` is the short link plus the QR code's
+/// marker, so a scan is told from a tap and attributed to the code that was scanned.
+pub fn qr_object(q: &QrInit) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(q.qr_id));
+    m.insert("linkId".into(), json!(q.link_id));
+    m.insert("name".into(), json!(q.name));
+    m.insert(
+        "imageUrl".into(),
+        json!(format!("{}/qr/{}", q.base_url, q.qr_id)),
+    );
+    m.insert(
+        "encodedUrl".into(),
+        json!(format!("{}?{QR_PARAM}={}", q.short_link, q.marker)),
+    );
+    m.insert("isDefault".into(), json!(q.is_default));
+    m.insert("style".into(), qr_style_json(q.style));
+    m.insert("createdAt".into(), json!(q.created_at));
+    m
+}
 
 pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
@@ -41,26 +77,23 @@ pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     let created_at = format_rfc3339(now);
     let short_link = format!("{}/{}", cx.base_url, short_id);
 
-    let mut qr = Map::new();
-    qr.insert("id".into(), json!(qr_id));
-    qr.insert("linkId".into(), json!(link_id));
     let qr_name = spec
         .fields
         .get("defaultQrCode")
         .and_then(|q| q.get("name"))
-        .cloned()
-        .unwrap_or_else(|| json!("Default QR code"));
-    qr.insert("name".into(), qr_name);
-    qr.insert(
-        "imageUrl".into(),
-        json!(format!("{}/qr/{}", cx.base_url, qr_id)),
-    );
-    qr.insert(
-        "encodedUrl".into(),
-        json!(format!("{short_link}?{QR_PARAM}={DEFAULT_QR_MARKER}")),
-    );
-    qr.insert("isDefault".into(), json!(true));
-    qr.insert("createdAt".into(), json!(created_at));
+        .and_then(Value::as_str)
+        .unwrap_or("Default QR code");
+    let qr = qr_object(&QrInit {
+        base_url: &cx.base_url,
+        qr_id: &qr_id,
+        link_id: &link_id,
+        name: qr_name,
+        short_link: &short_link,
+        marker: DEFAULT_QR_MARKER,
+        is_default: true,
+        created_at: &created_at,
+        style: &spec.default_qr_style,
+    });
 
     let mut data = spec.fields.clone();
     data.insert("id".into(), json!(link_id));
@@ -208,4 +241,9 @@ pub async fn replay(
     let mut resp = json_data(prev.s, &prev.b);
     let _ = resp.headers_mut().set("idempotent-replayed", "true");
     Ok(Some(resp))
+}
+
+/// Percent-encodes an optional query value (empty when absent).
+pub fn encode_opt(v: Option<&str>) -> String {
+    v.map(crate::domain::retailers::encode).unwrap_or_default()
 }

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod auth;
 pub mod errors;
 pub mod links;
+pub mod qr_codes;
+pub mod qr_image;
 pub mod redirect;
 
 use errors::ApiError;

@@ -126,6 +126,10 @@ impl Store {
             .text()
             .await?)
     }
+    /// The redirect record's raw JSON, read past the edge cache (for read-modify-write).
+    pub async fn redirect_fresh(&self, short_id: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.kv.get(&key::redirect(short_id)).text().await?)
+    }
     /// Whether a short id is taken (uncached read).
     pub async fn short_id_taken(&self, short_id: &str) -> Result<bool, ApiError> {
         Ok(self

@@ -1,0 +1,129 @@
+//! `/v1/links/{linkId}/qr-codes`: named QR codes of a link (create, list).
+
+use super::auth::authenticate;
+use super::errors::ApiError;
+use super::links::{idempotency_key, load_link, qr_object, replay, QrInit};
+use super::{json_data, now_ms, random16, read_json, Ctx};
+use crate::domain::ids::{sha256_hex, ulid_id};
+use crate::domain::link::validate_qr_spec;
+use crate::domain::record::RedirectRecord;
+use crate::domain::time::format_rfc3339;
+use crate::domain::validate::{json_type, Problems};
+use crate::store::{IdempotentResponse, Store, StoredQr};
+use serde_json::Value;
+use worker::{Request, Response};
+
+/// QR codes per link (their markers are read on every redirect of the link).
+pub const MAX_QR_CODES: usize = 50;
+
+pub async fn create(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("qr-codes:write")?;
+    let idem = idempotency_key(&req)?;
+    let body = read_json(&mut req).await?;
+    let request_hash = sha256_hex(format!("POST /v1/links/{link_id}/qr-codes\n{body}").as_bytes());
+    if let Some(idem) = &idem {
+        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
+            return Ok(resp);
+        }
+    }
+    let mut link = load_link(&store, link_id).await?;
+    caller.require_project(&link.project_id)?;
+
+    let mut p = Problems::default();
+    let Value::Object(obj) = &body else {
+        return Err(ApiError::field(
+            "",
+            "invalid_type",
+            format!(
+                "Request body must be a JSON object, got {}",
+                json_type(&body)
+            ),
+        ));
+    };
+    let (name, style) = validate_qr_spec(obj, "", true, &mut p);
+    let (Some(name), Some(style), true) = (name, style, p.is_empty()) else {
+        return Err(ApiError::validation(p.into_vec()));
+    };
+    if link.qr_codes.len() >= MAX_QR_CODES {
+        return Err(ApiError::new(
+            409,
+            "limit_reached",
+            format!("A link has at most {MAX_QR_CODES} QR codes"),
+        ));
+    }
+
+    let now = now_ms();
+    let qr_id = ulid_id("qr_", now, random16()?);
+    let marker = (link.qr_codes.len() + 1).to_string();
+    let short_link = link
+        .data
+        .get("shortLink")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let created_at = format_rfc3339(now);
+    let qr = qr_object(&QrInit {
+        base_url: &cx.base_url,
+        qr_id: &qr_id,
+        link_id,
+        name: &name,
+        short_link: &short_link,
+        marker: &marker,
+        is_default: false,
+        created_at: &created_at,
+        style: &style,
+    });
+    store
+        .put_qr(
+            &qr_id,
+            &StoredQr {
+                data: qr.clone(),
+                link_id: link_id.to_string(),
+                project_id: link.project_id.clone(),
+            },
+        )
+        .await?;
+    link.qr_codes.push(qr_id.clone());
+    store.put_link(link_id, &link).await?;
+    // The redirect learns the new marker, so scans of this code are attributed to it.
+    if let Some(raw) = store.redirect_fresh(&link.short_id).await? {
+        let mut rec: RedirectRecord =
+            serde_json::from_str(&raw).map_err(|_| ApiError::internal())?;
+        rec.qr.push((marker, qr_id.clone()));
+        store.put_redirect(&link.short_id, &rec).await?;
+    }
+
+    let body = serde_json::to_string(&qr).unwrap_or_default();
+    if let Some(idem) = &idem {
+        let saved = IdempotentResponse {
+            h: request_hash,
+            s: 201,
+            b: body.clone(),
+        };
+        store
+            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
+            .await?;
+    }
+    Ok(json_data(201, &body))
+}
+
+pub async fn list(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("qr-codes:read")?;
+    let link = load_link(&store, link_id).await?;
+    caller.require_project(&link.project_id)?;
+    let mut items = Vec::with_capacity(link.qr_codes.len());
+    for id in &link.qr_codes {
+        if let Some(q) = store.qr(id).await? {
+            items.push(Value::Object(q.data));
+        }
+    }
+    let body = serde_json::json!({"data": items, "nextCursor": null});
+    let headers = worker::Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("cache-control", "no-store");
+    Ok(super::text_response(200, body.to_string(), headers))
+}
