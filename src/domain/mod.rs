@@ -1,4 +1,5 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
+pub mod client;
 pub mod error;
 pub mod ids;
 pub mod link;
