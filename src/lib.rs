@@ -3,6 +3,7 @@
 //! This file is the fetch entry: it routes and maps errors. Logic lives in `domain` (pure),
 //! the surfaces in `http`, storage in `store`.
 
+pub mod clicks;
 pub mod domain;
 pub mod http;
 pub mod store;
@@ -37,7 +38,7 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
             Err(e) => e.into_response("-"),
         },
         [short_id] if !short_id.is_empty() => match req.method() {
-            Method::Get | Method::Head => redirect::handle(&req, &env, short_id).await,
+            Method::Get | Method::Head => redirect::handle(req, &env, &ctx, short_id).await,
             _ => method_not_allowed_page("GET, HEAD"),
         },
         _ => redirect::not_found(),
@@ -63,6 +64,8 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
         (["links", id, "qr-codes"], Method::Post) => qr_codes::create(req, &cx, id).await,
         (["links", id, "qr-codes"], Method::Get) => qr_codes::list(req, &cx, id).await,
         (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, POST")),
+        (["links", id, "stats"], Method::Get) => http::stats::get(req, &cx, id).await,
+        (["links", _, "stats"], _) => Err(method_not_allowed("GET")),
         _ => Err(ApiError::not_found("Route")),
     };
     let resp = result.unwrap_or_else(|e| e.into_response(&cx.correlation_id));

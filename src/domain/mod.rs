@@ -6,5 +6,6 @@ pub mod link;
 pub mod qr;
 pub mod record;
 pub mod retailers;
+pub mod stats;
 pub mod time;
 pub mod validate;

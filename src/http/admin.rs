@@ -95,6 +95,21 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
             store.delete_api_key(hash).await?;
             Ok(json_data(200, &format!("{{\"revoked\":{existed}}}")))
         }
+        (Method::Post, ["links", link_id, "rollup"]) => {
+            #[derive(Deserialize)]
+            struct Q {
+                cutoff: Option<i64>,
+            }
+            let q: Q = req.query().map_err(|_| {
+                ApiError::field(
+                    "cutoff",
+                    "invalid_type",
+                    "cutoff must be epoch milliseconds",
+                )
+            })?;
+            super::stats::rollup_now(env, link_id, q.cutoff.unwrap_or_else(now_ms)).await?;
+            Ok(json_data(200, "{\"rolledUp\":true}"))
+        }
         _ => Err(ApiError::not_found("Route")),
     }
 }

@@ -102,3 +102,9 @@ impl From<worker::kv::KvError> for ApiError {
         ApiError::internal()
     }
 }
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}

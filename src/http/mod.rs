@@ -7,6 +7,7 @@ pub mod links;
 pub mod qr_codes;
 pub mod qr_image;
 pub mod redirect;
+pub mod stats;
 
 use errors::ApiError;
 use worker::{Env, Headers, Request, Response};

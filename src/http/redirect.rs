@@ -1,13 +1,13 @@
 //! `GET /{shortId}` and `HEAD`: one KV read, one JSON parse, one 302. Nothing else runs
 //! before the response.
 
-use super::{now_ms, shopper_page, text_response};
+use super::{now_ms, shopper_page, stats, text_response};
 use crate::domain::ids::is_plausible_short_id;
 use crate::domain::record::{RedirectRecord, Status};
 use crate::store::Store;
-use worker::{Env, Headers, Request, Response};
+use worker::{Context, Env, Headers, Method, Request, Response};
 
-pub async fn handle(req: &Request, env: &Env, short_id: &str) -> Response {
+pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> Response {
     if !is_plausible_short_id(short_id) {
         return not_found();
     }
@@ -28,7 +28,8 @@ pub async fn handle(req: &Request, env: &Env, short_id: &str) -> Response {
     };
     let url = req.url().ok();
     let query = url.as_ref().and_then(|u| u.query());
-    match record.status(now_ms()) {
+    let now = now_ms();
+    let resp = match record.status(now) {
         Status::Active => found(&record.location(query)),
         inactive => match &record.fallback {
             Some(fallback) => found(fallback),
@@ -39,7 +40,19 @@ pub async fn handle(req: &Request, env: &Env, short_id: &str) -> Response {
                 "The offer behind this link is no longer available.",
             ),
         },
+    };
+    // The visit is recorded after the response is on its way; HEAD is not a visit.
+    if req.method() == Method::Get && stats::recording_on(env) {
+        let qr = record.qr_for_query(query).map(str::to_string);
+        ctx.wait_until(stats::record_click(
+            req,
+            env.clone(),
+            record.link_id,
+            qr,
+            now,
+        ));
     }
+    resp
 }
 
 /// A 302 that no cache keeps (a cached redirect would hide edits and clicks).

@@ -1,0 +1,233 @@
+//! Clicks: recording a visit (after the response, from the redirect) and
+//! `GET /v1/links/{linkId}/stats`, which fans out to the link's click shards and merges.
+
+use super::auth::authenticate;
+use super::errors::ApiError;
+use super::links::load_link;
+use super::{json_data, now_ms, random16, Ctx};
+use crate::domain::client;
+use crate::domain::error::FieldError;
+use crate::domain::ids::ulid_id;
+use crate::domain::stats::{
+    answer, ceil_to, floor_to, shard_for, shard_name, ClickEvent, Granularity, Partial,
+    CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
+};
+use crate::domain::time::parse_rfc3339;
+use futures_util::future::join_all;
+use serde_json::Value;
+use worker::{Env, Method, Request, RequestInit, Response, Stub};
+
+/// The Durable Object binding of `LinkClicks` (see wrangler.toml).
+pub const CLICKS_BINDING: &str = "CLICKS";
+
+fn shard_stub(env: &Env, link_id: &str, shard: u32) -> worker::Result<Stub> {
+    env.durable_object(CLICKS_BINDING)?
+        .id_from_name(&shard_name(link_id, shard))?
+        .get_stub()
+}
+
+/// Whether visits are recorded (`CLICK_RECORDING` var; "off" only for benchmarks).
+pub fn recording_on(env: &Env) -> bool {
+    env.var("CLICK_RECORDING")
+        .map(|v| v.to_string() != "off")
+        .unwrap_or(true)
+}
+
+/// Builds the click event of a visit and hands it to the link's click shard. Runs inside
+/// `ctx.wait_until`, after the redirect is on its way; failures are logged, never surfaced.
+pub async fn record_click(req: Request, env: Env, link_id: String, qr: Option<String>, now: i64) {
+    let event = match build_event(&req, &env, qr, now) {
+        Ok(e) => e,
+        Err(e) => {
+            worker::console_error!("click event: {e}");
+            return;
+        }
+    };
+    let Ok(body) = serde_json::to_string(&event) else {
+        return;
+    };
+    let shard = shard_for(&event.visitor);
+    // One retry: the event id makes a repeated delivery count once.
+    for attempt in 0..2 {
+        match deliver(&env, &link_id, shard, &body).await {
+            Ok(()) => return,
+            Err(e) if attempt == 1 => worker::console_error!("click delivery failed: {e}"),
+            Err(_) => {}
+        }
+    }
+}
+
+async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Result<()> {
+    let stub = shard_stub(env, link_id, shard)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+    let resp = stub
+        .fetch_with_request(Request::new_with_init("https://clicks/event", &init)?)
+        .await?;
+    if resp.status_code() == 200 {
+        Ok(())
+    } else {
+        Err(worker::Error::RustError(format!(
+            "click shard answered {}",
+            resp.status_code()
+        )))
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+fn build_event(
+    req: &Request,
+    env: &Env,
+    qr: Option<String>,
+    now: i64,
+) -> Result<ClickEvent, ApiError> {
+    let ua = header(req, "user-agent");
+    let cf = req.cf();
+    let verified = cf
+        .and_then(|c| c.bot_management())
+        .map(|b| b.verified_bot());
+    let info = client::classify(ua.as_deref(), verified);
+    let referrer = client::referrer_host(header(req, "referer").as_deref()).unwrap_or_default();
+    let country = cf
+        .and_then(|c| c.country())
+        .unwrap_or_else(|| "unknown".into());
+    let colo = cf.map(|c| c.colo()).unwrap_or_default();
+    // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
+    let ip = header(req, "cf-connecting-ip")
+        .or_else(|| header(req, "x-real-ip"))
+        .unwrap_or_default();
+    let secret = env
+        .secret("VISITOR_HASH_SECRET")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let visitor = client::visitor_hash(
+        secret.as_bytes(),
+        now.div_euclid(DAY_MS) as u64,
+        &ip,
+        ua.as_deref().unwrap_or(""),
+    );
+    Ok(ClickEvent {
+        id: ulid_id("clk_", now, random16()?),
+        ts: now,
+        country,
+        colo,
+        device: info.device.as_str().to_string(),
+        os: info.os.to_string(),
+        browser: info.browser.to_string(),
+        referrer,
+        qr: qr.unwrap_or_default(),
+        bot: info.bot.unwrap_or("").to_string(),
+        visitor,
+    })
+}
+
+/// `GET /v1/links/{linkId}/stats?from&to&granularity`.
+pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    let store = crate::store::Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("stats:read")?;
+    let link = load_link(&store, link_id).await?;
+    caller.require_project(&link.project_id)?;
+
+    let created = link
+        .data
+        .get("createdAt")
+        .and_then(Value::as_str)
+        .and_then(parse_rfc3339)
+        .unwrap_or(0);
+    let (from, to, granularity) = range(&req, created, now_ms())?;
+    let partial = fetch_partials(&cx.env, link_id, from, to).await?;
+    let data = answer(&partial, from, to, granularity);
+    Ok(json_data(200, &data.to_string()))
+}
+
+/// Parses and checks the query; the range is widened to whole hours (the resolution of the
+/// stored aggregates), so answers do not change when raw events are rolled up.
+fn range(req: &Request, created: i64, now: i64) -> Result<(i64, i64, Granularity), ApiError> {
+    let url = req.url().map_err(|_| ApiError::internal())?;
+    let mut problems = Vec::new();
+    let (mut from, mut to, mut granularity) = (None, None, None);
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "from" | "to" => match parse_rfc3339(&v) {
+                Some(ms) if k == "from" => from = Some(ms),
+                Some(ms) => to = Some(ms),
+                None => problems.push(FieldError::new(
+                    k.as_ref(),
+                    "invalid_datetime",
+                    "Must be an RFC 3339 date-time such as 2026-05-20T07:19:00Z",
+                )),
+            },
+            "granularity" => match Granularity::parse(&v) {
+                Some(g) => granularity = Some(g),
+                None => problems.push(FieldError::new(
+                    "granularity",
+                    "invalid_enum",
+                    "Must be one of: hour, day",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            problems.push(FieldError::new("to", "out_of_range", "to must be after from"));
+        }
+    }
+    let from = floor_to(from.unwrap_or(created), HOUR_MS);
+    let to = ceil_to(to.unwrap_or(now).max(0), HOUR_MS).max(from + HOUR_MS);
+    let granularity = granularity.unwrap_or(if to - from <= 7 * DAY_MS {
+        Granularity::Hour
+    } else {
+        Granularity::Day
+    });
+    if (to - from) / granularity.ms() > MAX_BUCKETS {
+        problems.push(FieldError::new(
+            "granularity",
+            "out_of_range",
+            format!("At most {MAX_BUCKETS} buckets: use a shorter range or granularity=day"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    Ok((from, to, granularity))
+}
+
+/// Every shard's share, fetched in parallel and merged.
+pub async fn fetch_partials(
+    env: &Env,
+    link_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Partial, ApiError> {
+    let calls = (0..CLICK_SHARDS).map(|shard| async move {
+        let stub = shard_stub(env, link_id, shard)?;
+        let mut resp = stub
+            .fetch_with_str(&format!("https://clicks/stats?from={from}&to={to}"))
+            .await?;
+        resp.json::<Partial>().await
+    });
+    let mut total = Partial::default();
+    for r in join_all(calls).await {
+        total = total.merge(r?);
+    }
+    Ok(total)
+}
+
+/// Rolls up every shard of a link now (operators and tests: `POST /_admin/links/{id}/rollup`).
+pub async fn rollup_now(env: &Env, link_id: &str, cutoff: i64) -> Result<(), ApiError> {
+    for shard in 0..CLICK_SHARDS {
+        let stub = shard_stub(env, link_id, shard)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post);
+        let url = format!("https://clicks/rollup?cutoff={cutoff}");
+        stub.fetch_with_request(Request::new_with_init(&url, &init)?)
+            .await?;
+    }
+    Ok(())
+}
