@@ -6,6 +6,8 @@
 pub mod clicks;
 pub mod domain;
 pub mod http;
+pub mod link_home;
+pub mod projects;
 pub mod store;
 
 use http::errors::ApiError;
@@ -58,9 +60,11 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
     let method = req.method();
     let result = match (rest, method) {
         (["links"], Method::Post) => links::create(req, &cx).await,
-        (["links"], _) => Err(method_not_allowed("POST")),
+        (["links"], Method::Get) => http::lifecycle::list(req, &cx).await,
+        (["links"], _) => Err(method_not_allowed("GET, POST")),
         (["links", id], Method::Get) => links::get(req, &cx, id).await,
-        (["links", _], _) => Err(method_not_allowed("GET")),
+        (["links", id], Method::Patch) => http::lifecycle::update(req, &cx, id).await,
+        (["links", _], _) => Err(method_not_allowed("GET, PATCH")),
         (["links", id, "qr-codes"], Method::Post) => qr_codes::create(req, &cx, id).await,
         (["links", id, "qr-codes"], Method::Get) => qr_codes::list(req, &cx, id).await,
         (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, POST")),

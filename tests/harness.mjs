@@ -15,11 +15,12 @@ export { ALL_SCOPES };
  * Returns an object whose fields are filled in `before()`.
  */
 export function useWorker({ vars = {} } = {}) {
-  const w = { url: '', key: '', stop: null };
+  const w = { url: '', key: '', stop: null, state: '' };
   let state;
   before(async () => {
     ensureDevVars();
     state = mkdtempSync(join(tmpdir(), 'in2carts-test-'));
+    w.state = state; // the worker's local state (KV, Durable Objects), for tests that inspect it
     const port = await freePort();
     const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = devVars();
     const worker = await startWorker({

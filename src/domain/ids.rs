@@ -5,22 +5,47 @@
 pub const SHORT_ID_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
 pub const SHORT_ID_LEN: usize = 7;
 
-/// Draws a short id from random bytes by rejection sampling (no modulo bias). Returns `None`
-/// when the bytes ran out before `SHORT_ID_LEN` characters were accepted; callers pass enough
-/// bytes (32 gives a failure probability far below 1e-20).
-pub fn short_id_from_bytes(random: &[u8]) -> Option<String> {
+/// Draws a short id from random bytes by rejection sampling (no modulo bias): six random
+/// characters and a check character keyed by `key` (see `check_char`). Returns `None` when the
+/// bytes ran out first; callers pass enough bytes (32 gives a failure probability far below
+/// 1e-20).
+pub fn short_id_from_bytes(random: &[u8], key: &[u8]) -> Option<String> {
     let n = SHORT_ID_ALPHABET.len();
     let limit = (256 / n) * n;
     let mut out = String::with_capacity(SHORT_ID_LEN);
     for &b in random {
         if (b as usize) < limit {
             out.push(SHORT_ID_ALPHABET[b as usize % n] as char);
-            if out.len() == SHORT_ID_LEN {
+            if out.len() == SHORT_ID_LEN - 1 {
+                out.push(check_char(&out, key));
                 return Some(out);
             }
         }
     }
     None
+}
+
+/// The last character of a generated short id: a keyed MAC of the first six. A redirect that
+/// misses in KV consults the link's Durable Object only when this matches, so a flood of
+/// made-up ids (54 in 55 fail) cannot become a flood of Durable Object calls.
+pub fn check_char(body: &str, key: &[u8]) -> char {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return SHORT_ID_ALPHABET[0] as char;
+    };
+    mac.update(body.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    SHORT_ID_ALPHABET[tag[0] as usize % SHORT_ID_ALPHABET.len()] as char
+}
+
+/// Whether `id` looks like one of our generated short ids, check character included.
+pub fn has_valid_check(id: &str, key: &[u8]) -> bool {
+    id.len() == SHORT_ID_LEN
+        && id.bytes().all(|b| SHORT_ID_ALPHABET.contains(&b))
+        && id
+            .char_indices()
+            .last()
+            .is_some_and(|(i, c)| check_char(&id[..i], key) == c)
 }
 
 /// A path segment that could be a short id: generated ids are 7 characters of the alphabet;
@@ -67,16 +92,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_ids_use_only_the_alphabet() {
+    fn short_ids_use_only_the_alphabet_and_carry_a_check() {
         let bytes: Vec<u8> = (0..=255).collect();
-        let id = short_id_from_bytes(&bytes).unwrap();
-        assert_eq!(id, "2345678");
-        let id = short_id_from_bytes(&[255, 254, 54, 0, 1, 2, 3, 4, 5]).unwrap();
-        assert_eq!(id, "Z23456"[..].to_string() + "7");
+        let id = short_id_from_bytes(&bytes, b"k").unwrap();
+        assert_eq!(&id[..6], "234567");
+        assert_eq!(id.len(), SHORT_ID_LEN);
+        assert!(has_valid_check(&id, b"k"));
+        let id = short_id_from_bytes(&[255, 254, 54, 0, 1, 2, 3, 4, 5], b"k").unwrap();
+        assert_eq!(&id[..6], "Z23456");
         for bad in ["0", "O", "o", "1", "l", "I", "i"] {
             assert!(!SHORT_ID_ALPHABET.contains(&bad.as_bytes()[0]), "{bad}");
         }
-        assert_eq!(short_id_from_bytes(&[250; 40]), None);
+        assert_eq!(short_id_from_bytes(&[250; 40], b"k"), None);
+    }
+
+    #[test]
+    fn made_up_ids_rarely_pass_the_check() {
+        let passing = (0..5500u32)
+            .filter(|i| {
+                let body: String = (0..6)
+                    .map(|j| SHORT_ID_ALPHABET[((i >> j) as usize * 7 + j) % 55] as char)
+                    .collect();
+                has_valid_check(&format!("{body}Z"), b"secret")
+            })
+            .count();
+        assert!(passing < 300, "{passing}");
+        let id = short_id_from_bytes(&[9; 32], b"secret").unwrap();
+        assert!(has_valid_check(&id, b"secret"));
+        assert!(!has_valid_check("abc", b"secret"));
+        assert!(!has_valid_check("abc1234", b"secret"));
     }
 
     #[test]

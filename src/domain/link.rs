@@ -4,6 +4,7 @@
 
 use super::error::FieldError;
 use super::qr;
+use super::retailers::instacart;
 use super::time::parse_rfc3339;
 use super::validate::*;
 use serde_json::{Map, Value};
@@ -127,6 +128,8 @@ pub struct LinkSpec {
     pub options: LinkOptions,
     /// Style of the default QR code (`defaultQrCode`, defaults filled in).
     pub default_qr_style: qr::Style,
+    /// The Instacart page an Instacart link's destination is made from.
+    pub instacart: Option<instacart::Page>,
     /// The request's fields as validated, normalised (product quantities filled in); echoed
     /// back in responses and stored with the link.
     pub fields: Map<String, Value>,
@@ -216,6 +219,14 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
         }
         _ => Vec::new(),
     };
+    let instacart = match retailer {
+        Some(Retailer::Instacart) => instacart::validate(obj, intent, &mut fields, &mut p),
+        Some(_) => {
+            instacart::reject_options(obj, &mut p);
+            None
+        }
+        None => None,
+    };
     let store_id = validate_location(obj, &mut p);
     let tracking = validate_tracking(obj, &mut p);
     let options = validate_options(obj, &mut p);
@@ -250,6 +261,7 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
             tracking,
             options,
             default_qr_style,
+            instacart,
             fields,
         }),
         // Unreachable in practice: a missing required field was reported above.
@@ -333,12 +345,22 @@ fn check_pair_rules(
                 );
             }
         }
+        // Line items and Instacart's options are checked in `retailers/instacart.rs`.
         Retailer::Instacart => {
-            p.push(
-                "retailer",
-                "not_supported_yet",
-                "Instacart links are not yet supported by this service",
-            );
+            if !has_products {
+                p.push(
+                    "products",
+                    "required",
+                    "'products' (line items) is required for instacart links",
+                );
+            }
+            if has_custom {
+                p.push(
+                    "customUrl",
+                    "not_allowed",
+                    "customUrl is only used by custom_url links",
+                );
+            }
         }
     }
 }
@@ -600,7 +622,18 @@ fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
     out
 }
 
-pub const OPTION_FIELDS: [&str; 4] = ["startsAt", "expiresAt", "maxClicks", "forwardQuery"];
+/// Every `options` field; the last four are Instacart's own (validated in
+/// `retailers/instacart.rs`, refused on other retailers' links).
+pub const OPTION_FIELDS: [&str; 8] = [
+    "startsAt",
+    "expiresAt",
+    "maxClicks",
+    "forwardQuery",
+    "recipe",
+    "expiresInDays",
+    "partnerLinkbackUrl",
+    "enablePantryItems",
+];
 
 fn validate_options(obj: &Map<String, Value>, p: &mut Problems) -> LinkOptions {
     let mut out = LinkOptions::default();

@@ -42,6 +42,8 @@ pub enum Status {
     Active,
     Expired,
     Disabled,
+    /// The state could not be read (a capped link whose counter did not answer).
+    Unavailable,
 }
 
 impl Status {
@@ -51,6 +53,7 @@ impl Status {
             Self::Active => "active",
             Self::Expired => "expired",
             Self::Disabled => "disabled",
+            Self::Unavailable => "unavailable",
         }
     }
 }

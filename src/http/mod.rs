@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod errors;
+pub mod lifecycle;
 pub mod links;
 pub mod qr_codes;
 pub mod qr_image;
@@ -169,4 +170,11 @@ fn too_large() -> ApiError {
         "payload_too_large",
         format!("Request bodies are limited to {MAX_BODY_BYTES} bytes"),
     )
+}
+
+/// Key of short ids' check character (`SHORT_ID_SECRET`; a built-in default locally).
+pub fn short_id_key(env: &Env) -> Vec<u8> {
+    env.secret("SHORT_ID_SECRET")
+        .map(|s| s.to_string().into_bytes())
+        .unwrap_or_else(|_| b"in2carts-short-id".to_vec())
 }

@@ -9,7 +9,7 @@ use crate::domain::link::validate_qr_spec;
 use crate::domain::record::RedirectRecord;
 use crate::domain::time::format_rfc3339;
 use crate::domain::validate::{json_type, Problems};
-use crate::store::{IdempotentResponse, Store, StoredQr};
+use crate::store::{durable, IdempotentResponse, Store, StoredQr};
 use serde_json::Value;
 use worker::{Request, Response};
 
@@ -88,10 +88,12 @@ pub async fn create(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Respons
     link.qr_codes.push(qr_id.clone());
     store.put_link(link_id, &link).await?;
     // The redirect learns the new marker, so scans of this code are attributed to it.
-    if let Some(raw) = store.redirect_fresh(&link.short_id).await? {
+    if let Some(raw) = durable::home_record(&cx.env, &link.short_id).await? {
         let mut rec: RedirectRecord =
             serde_json::from_str(&raw).map_err(|_| ApiError::internal())?;
         rec.qr.push((marker, qr_id.clone()));
+        let json = serde_json::to_string(&rec).map_err(|_| ApiError::internal())?;
+        durable::put_home_record(&cx.env, &link.short_id, &json, false).await?;
         store.put_redirect(&link.short_id, &rec).await?;
     }
 

@@ -1,11 +1,19 @@
 //! `GET /{shortId}` and `HEAD`: one KV read, one JSON parse, one 302. Nothing else runs
-//! before the response.
+//! before the response, except for the two cases that need strong consistency:
+//! - a KV miss (a link created moments ago at another location) asks the link's home
+//!   Durable Object before answering 404, guarded by the short id's check character and a
+//!   short negative cache;
+//! - a capped link (`options.maxClicks`) takes a use from its home object, atomically.
 
 use super::{now_ms, shopper_page, stats, text_response};
-use crate::domain::ids::is_plausible_short_id;
+use crate::domain::client;
+use crate::domain::ids::{has_valid_check, is_plausible_short_id};
 use crate::domain::record::{RedirectRecord, Status};
-use crate::store::Store;
-use worker::{Context, Env, Headers, Method, Request, Response};
+use crate::store::{durable, Store};
+use worker::{Cache, Context, Env, Headers, Method, Request, Response};
+
+/// How long a confirmed-unknown short id is remembered at a location.
+const NEGATIVE_TTL_SECS: u32 = 30;
 
 pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> Response {
     if !is_plausible_short_id(short_id) {
@@ -15,34 +23,39 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
         Ok(store) => store.redirect_raw(short_id).await,
         Err(e) => Err(e),
     };
-    let record: RedirectRecord = match raw {
-        Ok(Some(raw)) => match serde_json::from_str(&raw) {
-            Ok(r) => r,
-            Err(_) => {
-                worker::console_error!("unreadable redirect record for a short id");
-                return not_found();
-            }
+    let raw = match raw {
+        Ok(Some(raw)) => raw,
+        Ok(None) => match authoritative(env, ctx, short_id).await {
+            Some(raw) => raw,
+            None => return not_found(),
         },
-        Ok(None) => return not_found(),
         Err(_) => return unavailable(),
+    };
+    let Ok(record) = serde_json::from_str::<RedirectRecord>(&raw) else {
+        worker::console_error!("unreadable redirect record for a short id");
+        return not_found();
     };
     let url = req.url().ok();
     let query = url.as_ref().and_then(|u| u.query());
     let now = now_ms();
-    let resp = match record.status(now) {
+    let is_get = req.method() == Method::Get;
+    let mut status = record.status(now);
+    if status == Status::Active {
+        if let Some(max) = record.max_clicks {
+            status = capped_status(&req, env, short_id, max, is_get).await;
+        }
+    }
+    let resp = match status {
         Status::Active => found(&record.location(query)),
+        Status::Unavailable => return unavailable(),
         inactive => match &record.fallback {
             Some(fallback) => found(fallback),
             None if inactive == Status::Pending => not_found(),
-            None => shopper_page(
-                410,
-                "This link has ended",
-                "The offer behind this link is no longer available.",
-            ),
+            None => gone(),
         },
     };
     // The visit is recorded after the response is on its way; HEAD is not a visit.
-    if req.method() == Method::Get && stats::recording_on(env) {
+    if is_get && stats::recording_on(env) {
         let qr = record.qr_for_query(query).map(str::to_string);
         ctx.wait_until(stats::record_click(
             req,
@@ -53,6 +66,49 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
         ));
     }
     resp
+}
+
+/// A capped link: a shopper's GET takes a use (exactly `max` shoppers get through); bots,
+/// link previews and HEAD only look whether uses are left.
+async fn capped_status(req: &Request, env: &Env, short_id: &str, max: u64, is_get: bool) -> Status {
+    let ua = req.headers().get("user-agent").ok().flatten();
+    let shopper = is_get && client::classify(ua.as_deref(), None).bot.is_none();
+    let left = if shopper {
+        durable::claim_use(env, short_id, max).await
+    } else {
+        durable::uses(env, short_id).await.map(|n| n < max)
+    };
+    match left {
+        Ok(true) => Status::Active,
+        Ok(false) => Status::Expired,
+        Err(_) => Status::Unavailable,
+    }
+}
+
+/// The record from the link's home object, for ids KV does not know (yet). Only ids that
+/// carry a valid check character get that far, and a confirmed miss is cached briefly.
+async fn authoritative(env: &Env, ctx: &Context, short_id: &str) -> Option<String> {
+    if !has_valid_check(short_id, &super::short_id_key(env)) {
+        return None;
+    }
+    let key = format!("https://negative.in2carts.invalid/{short_id}");
+    let cache = Cache::default();
+    if let Ok(Some(_)) = cache.get(key.as_str(), true).await {
+        return None;
+    }
+    match durable::home_record(env, short_id).await {
+        Ok(Some(raw)) => Some(raw),
+        Ok(None) => {
+            let headers = Headers::new();
+            let _ = headers.set("cache-control", &format!("max-age={NEGATIVE_TTL_SECS}"));
+            let marker = text_response(200, String::new(), headers);
+            ctx.wait_until(async move {
+                let _ = Cache::default().put(key.as_str(), marker).await;
+            });
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// A 302 that no cache keeps (a cached redirect would hide edits and clicks).
@@ -68,6 +124,14 @@ pub fn not_found() -> Response {
         404,
         "Link not found",
         "This link does not exist. Check the address, or scan the code again.",
+    )
+}
+
+fn gone() -> Response {
+    shopper_page(
+        410,
+        "This link has ended",
+        "The offer behind this link is no longer available.",
     )
 }
 

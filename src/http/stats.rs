@@ -175,7 +175,11 @@ fn range(req: &Request, created: i64, now: i64) -> Result<(i64, i64, Granularity
     }
     if let (Some(f), Some(t)) = (from, to) {
         if t <= f {
-            problems.push(FieldError::new("to", "out_of_range", "to must be after from"));
+            problems.push(FieldError::new(
+                "to",
+                "out_of_range",
+                "to must be after from",
+            ));
         }
     }
     let from = floor_to(from.unwrap_or(created), HOUR_MS);

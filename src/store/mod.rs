@@ -1,6 +1,8 @@
 //! Typed KV access: each kind of record has one key prefix, one key function and one value
 //! type, so no key string is built by hand anywhere else.
 
+pub mod durable;
+
 use crate::domain::record::RedirectRecord;
 use crate::http::errors::ApiError;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -33,6 +35,9 @@ mod key {
     pub fn idempotency(api_key_hash: &str, idem_hash: &str) -> String {
         format!("i:{api_key_hash}:{idem_hash}")
     }
+    pub fn instacart_url(content_hash: &str) -> String {
+        format!("ic:{content_hash}")
+    }
 }
 
 /// An API key as stored: only the SHA-256 of the key is ever kept (it is the KV key).
@@ -64,6 +69,8 @@ pub struct StoredLink {
     pub starts_at: Option<i64>,
     #[serde(default)]
     pub expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clicks: Option<u64>,
     /// Every QR code of the link, default first.
     #[serde(default)]
     pub qr_codes: Vec<String>,
@@ -85,6 +92,15 @@ pub struct IdempotentResponse {
     pub h: String,
     pub s: u16,
     pub b: String,
+}
+
+/// A page URL that Instacart returned, cached under the hash of the content that determines
+/// it (`retailers::instacart::content_hash`), as Instacart asks: reused, not regenerated.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstacartUrl {
+    pub url: String,
+    /// When Instacart returned it (ms since the epoch).
+    pub at: i64,
 }
 
 pub struct Store {
@@ -125,19 +141,6 @@ impl Store {
             .cache_ttl(REDIRECT_CACHE_TTL)
             .text()
             .await?)
-    }
-    /// The redirect record's raw JSON, read past the edge cache (for read-modify-write).
-    pub async fn redirect_fresh(&self, short_id: &str) -> Result<Option<String>, ApiError> {
-        Ok(self.kv.get(&key::redirect(short_id)).text().await?)
-    }
-    /// Whether a short id is taken (uncached read).
-    pub async fn short_id_taken(&self, short_id: &str) -> Result<bool, ApiError> {
-        Ok(self
-            .kv
-            .get(&key::redirect(short_id))
-            .text()
-            .await?
-            .is_some())
     }
     pub async fn put_redirect(&self, short_id: &str, rec: &RedirectRecord) -> Result<(), ApiError> {
         self.put_json(&key::redirect(short_id), rec, None).await
@@ -187,5 +190,21 @@ impl Store {
             Some(IDEMPOTENCY_TTL_SECS),
         )
         .await
+    }
+
+    pub async fn instacart_url(
+        &self,
+        content_hash: &str,
+    ) -> Result<Option<InstacartUrl>, ApiError> {
+        self.get_json(&key::instacart_url(content_hash)).await
+    }
+    pub async fn put_instacart_url(
+        &self,
+        content_hash: &str,
+        rec: &InstacartUrl,
+        ttl_secs: u64,
+    ) -> Result<(), ApiError> {
+        self.put_json(&key::instacart_url(content_hash), rec, Some(ttl_secs))
+            .await
     }
 }

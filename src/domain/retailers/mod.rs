@@ -2,6 +2,7 @@
 //! `destination`, its name in `link::Retailer`.
 
 mod custom;
+pub mod instacart;
 mod target;
 mod walmart;
 

@@ -1,0 +1,261 @@
+//! Link lifecycle: the derived status (schedule, disable, used up), `PATCH /v1/links/{id}`
+//! and `GET /v1/links?projectId=…` (newest first, cursor pages).
+
+use super::auth::authenticate;
+use super::errors::ApiError;
+use super::links::{idempotency_key, load_link, redirect_record, replay, resolve_destination};
+use super::{json_data, now_ms, read_json, text_response, Ctx};
+use crate::domain::ids::{is_ulid_id, sha256_hex};
+use crate::domain::link::{validate_link, TOP_LEVEL_FIELDS};
+use crate::domain::record::{status_at, Status};
+use crate::domain::retailers::append_params;
+use crate::domain::time::format_rfc3339;
+use crate::domain::validate::{json_type, Problems};
+use crate::store::{durable, IdempotentResponse, Store, StoredLink};
+use futures_util::future::join_all;
+use serde_json::{json, Map, Value};
+use worker::{Env, Headers, Request, Response};
+
+/// A link's status now: the schedule and the disable flag, and for capped links the use
+/// count kept by the link's home object.
+pub async fn status_now(env: &Env, link: &StoredLink, now: i64) -> Status {
+    let status = status_at(link.disabled, link.starts_at, link.expires_at, now);
+    match (status, link.max_clicks) {
+        (Status::Active, Some(max)) => match durable::uses(env, &link.short_id).await {
+            Ok(n) if n >= max => Status::Expired,
+            Ok(_) => Status::Active,
+            Err(_) => Status::Unavailable,
+        },
+        (s, _) => s,
+    }
+}
+
+/// The API representation with the status derived now.
+pub async fn representation_now(env: &Env, link: &StoredLink, now: i64) -> Map<String, Value> {
+    let mut data = link.data.clone();
+    let status = status_now(env, link, now).await;
+    data.insert("status".into(), json!(status.as_str()));
+    data
+}
+
+/// Fields a PATCH may change (`status` is `active` or `disabled`).
+const PATCHABLE: [&str; 9] = [
+    "name",
+    "publicName",
+    "products",
+    "customUrl",
+    "fallbackUrl",
+    "options",
+    "tracking",
+    "metadata",
+    "status",
+];
+
+/// RFC 7396 JSON merge patch: objects merge recursively, `null` removes, anything else
+/// replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+pub async fn update(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("links:write")?;
+    let idem = idempotency_key(&req)?;
+    let body = read_json(&mut req).await?;
+    let request_hash = sha256_hex(format!("PATCH /v1/links/{link_id}\n{body}").as_bytes());
+    if let Some(idem) = &idem {
+        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
+            return Ok(resp);
+        }
+    }
+    let mut link = load_link(&store, link_id).await?;
+    caller.require_project(&link.project_id)?;
+
+    let Value::Object(patch) = &body else {
+        return Err(ApiError::field(
+            "",
+            "invalid_type",
+            format!(
+                "Request body must be a JSON object, got {}",
+                json_type(&body)
+            ),
+        ));
+    };
+    let mut p = Problems::default();
+    for k in patch.keys() {
+        if !PATCHABLE.contains(&k.as_str()) {
+            let shown: String = k.chars().take(64).collect();
+            let msg = if TOP_LEVEL_FIELDS.contains(&k.as_str()) {
+                format!("'{shown}' cannot be changed after creation")
+            } else {
+                format!("Unknown field '{shown}'. Allowed: {}", PATCHABLE.join(", "))
+            };
+            p.push(shown, "not_patchable", msg);
+        }
+    }
+    let disabled = match patch.get("status") {
+        None => link.disabled,
+        Some(Value::String(s)) if s == "disabled" => true,
+        Some(Value::String(s)) if s == "active" => false,
+        Some(_) => {
+            p.push(
+                "status",
+                "invalid_enum",
+                "status must be 'active' or 'disabled'",
+            );
+            link.disabled
+        }
+    };
+    // The link's request as it stands, with the patch merged in, is validated whole.
+    let mut merged = Value::Object(
+        link.data
+            .iter()
+            .filter(|(k, _)| TOP_LEVEL_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    let mut fields_patch = patch.clone();
+    fields_patch.remove("status");
+    merge_patch(&mut merged, &Value::Object(fields_patch));
+    let spec = match validate_link(&merged) {
+        Ok(spec) if p.is_empty() => spec,
+        Ok(_) => return Err(ApiError::validation(p.into_vec())),
+        Err(mut errors) => {
+            let mut all = p.into_vec();
+            all.append(&mut errors);
+            return Err(ApiError::validation(all));
+        }
+    };
+    caller.require_scope(spec.retailer.scope())?;
+    let (dest, warnings) = resolve_destination(cx, &store, &spec).await?;
+    let target_url = append_params(&dest, &spec.tracking.0);
+
+    // The new representation: identity fields kept, request fields replaced.
+    let mut data: Map<String, Value> = link
+        .data
+        .iter()
+        .filter(|(k, _)| !TOP_LEVEL_FIELDS.contains(&k.as_str()) && k.as_str() != "warnings")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, v) in &spec.fields {
+        data.insert(k.clone(), v.clone());
+    }
+    if !data.contains_key("publicName") {
+        data.insert("publicName".into(), json!(spec.name));
+    }
+    data.insert("targetUrl".into(), json!(target_url));
+    data.insert("updatedAt".into(), json!(format_rfc3339(now_ms())));
+    if !warnings.is_empty() {
+        data.insert("warnings".into(), Value::Array(warnings));
+    }
+    link.data = data;
+    link.disabled = disabled;
+    link.starts_at = spec.options.starts_at;
+    link.expires_at = spec.options.expires_at;
+    link.max_clicks = spec.options.max_clicks;
+
+    let mut record = redirect_record(&spec, link_id, &target_url, &link.qr_codes);
+    record.disabled = disabled;
+    let record_json = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
+    durable::put_home_record(&cx.env, &link.short_id, &record_json, false).await?;
+    store.put_link(link_id, &link).await?;
+    store.put_redirect(&link.short_id, &record).await?;
+
+    let body = serde_json::to_string(&representation_now(&cx.env, &link, now_ms()).await)
+        .unwrap_or_default();
+    if let Some(idem) = &idem {
+        let saved = IdempotentResponse {
+            h: request_hash,
+            s: 200,
+            b: body.clone(),
+        };
+        store
+            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
+            .await?;
+    }
+    Ok(json_data(200, &body))
+}
+
+pub const MAX_PAGE: u32 = 100;
+pub const DEFAULT_PAGE: u32 = 20;
+
+/// `GET /v1/links?projectId=…&limit=…&cursor=…`: newest first; `cursor` is the last id of
+/// the previous page, so pages never skip or repeat a link.
+pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store).await?;
+    caller.require_scope("links:read")?;
+    let url = req.url().map_err(|_| ApiError::internal())?;
+    let mut p = Problems::default();
+    let (mut project, mut limit, mut cursor) = (None, DEFAULT_PAGE, None);
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "projectId" => project = Some(v.into_owned()),
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => limit = n,
+                _ => p.push(
+                    "limit",
+                    "out_of_range",
+                    format!("limit must be 1–{MAX_PAGE}"),
+                ),
+            },
+            "cursor" => {
+                if is_ulid_id("lnk_", &v) {
+                    cursor = Some(v.into_owned());
+                } else {
+                    p.push(
+                        "cursor",
+                        "invalid_format",
+                        "cursor must be a nextCursor value",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    // A key with one project may leave projectId out.
+    let project = match project {
+        Some(pr) => pr,
+        None if caller.key.projects.len() == 1 => caller.key.projects[0].clone(),
+        None => {
+            p.push("projectId", "required", "'projectId' is required");
+            String::new()
+        }
+    };
+    if !p.is_empty() {
+        return Err(ApiError::validation(p.into_vec()));
+    }
+    caller.require_project(&project)?;
+    let mut ids = durable::list_links(&cx.env, &project, cursor.as_deref(), limit + 1).await?;
+    let more = ids.len() > limit as usize;
+    ids.truncate(limit as usize);
+    let now = now_ms();
+    let links = join_all(ids.iter().map(|id| store.link(id))).await;
+    let mut items = Vec::with_capacity(ids.len());
+    for link in links.into_iter().flatten().flatten() {
+        items.push(Value::Object(representation_now(&cx.env, &link, now).await));
+    }
+    let next = if more { ids.last().cloned() } else { None };
+    let body = json!({"data": items, "nextCursor": next});
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("cache-control", "no-store");
+    Ok(text_response(200, body.to_string(), headers))
+}
