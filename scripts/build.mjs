@@ -12,7 +12,7 @@ function files(dir) {
   });
 }
 
-const inputs = [...files(join(ROOT, 'src')), join(ROOT, 'Cargo.toml'), join(ROOT, 'Cargo.lock')].sort();
+const inputs = [...files(join(ROOT, 'src')), join(ROOT, 'Cargo.toml'), join(ROOT, 'Cargo.lock'), join(ROOT, 'openapi.json')].sort();
 const hash = createHash('sha256');
 for (const f of inputs) hash.update(relative(ROOT, f)).update(readFileSync(f));
 const stamp = hash.digest('hex');

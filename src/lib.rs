@@ -59,6 +59,8 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
     };
     let method = req.method();
     let result = match (rest, method) {
+        (["openapi.json"], Method::Get | Method::Head) => Ok(http::openapi::serve()),
+        (["openapi.json"], _) => Err(method_not_allowed("GET, HEAD")),
         (["links"], Method::Post) => links::create(req, &cx).await,
         (["links"], Method::Get) => http::lifecycle::list(req, &cx).await,
         (["links"], _) => Err(method_not_allowed("GET, POST")),

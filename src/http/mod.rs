@@ -5,6 +5,7 @@ pub mod auth;
 pub mod errors;
 pub mod lifecycle;
 pub mod links;
+pub mod openapi;
 pub mod qr_codes;
 pub mod qr_image;
 pub mod redirect;
