@@ -2,17 +2,18 @@
 // makes sure a dev API key for proj_123 with every scope exists, and prints it.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, devVars, ensureDir, startWorker } from './lib.mjs';
+import { ROOT, ensureDir, setDevVar, startWorker } from './lib.mjs';
 import { ALL_SCOPES, createLocalKey } from './keys.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
+// Plain settings are passed as vars; secrets (ADMIN_TOKEN, VISITOR_HASH_SECRET and an
+// INSTACART_API_KEY from the environment) go through .dev.vars, which wrangler loads as
+// secrets and never prints.
 const vars = {
   PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL,
   INSTACART_API_BASE_URL: process.env.INSTACART_API_BASE_URL,
-  INSTACART_API_KEY: process.env.INSTACART_API_KEY,
 };
-const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = devVars();
-Object.assign(vars, { ADMIN_TOKEN, VISITOR_HASH_SECRET });
+if (process.env.INSTACART_API_KEY) setDevVar('INSTACART_API_KEY', process.env.INSTACART_API_KEY);
 
 const worker = await startWorker({ port, persistTo: join(ROOT, '.wrangler', 'state'), vars });
 for (const sig of ['SIGINT', 'SIGTERM']) {

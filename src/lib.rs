@@ -6,6 +6,7 @@
 pub mod clicks;
 pub mod domain;
 pub mod http;
+pub mod idempotency;
 pub mod link_home;
 pub mod projects;
 pub mod store;
@@ -57,6 +58,9 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
         env,
         correlation_id,
     };
+    if let Err(e) = http::check_request_bounds(&req) {
+        return with_correlation(e.into_response(&cx.correlation_id), &cx.correlation_id);
+    }
     let method = req.method();
     let result = match (rest, method) {
         (["openapi.json"], Method::Get | Method::Head) => Ok(http::openapi::serve()),

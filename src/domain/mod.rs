@@ -6,6 +6,7 @@ pub mod link;
 pub mod qr;
 pub mod record;
 pub mod retailers;
+pub mod safety;
 pub mod stats;
 pub mod time;
 pub mod validate;

@@ -4,7 +4,7 @@
 use super::errors::ApiError;
 use crate::domain::ids::{sha256_hex, API_KEY_PREFIX};
 use crate::store::{ApiKeyRecord, Store};
-use worker::Request;
+use worker::{Env, Request};
 
 pub const API_KEY_HEADER: &str = "x-incarts-api-key";
 
@@ -27,7 +27,27 @@ pub struct Caller {
     pub key: ApiKeyRecord,
 }
 
-pub async fn authenticate(req: &Request, store: &Store) -> Result<Caller, ApiError> {
+/// The rate-limiting binding of the admin API (wrangler.toml `[[ratelimits]]`), per API key.
+pub const RATE_LIMITER_BINDING: &str = "API_RATE_LIMITER";
+
+pub async fn authenticate(req: &Request, store: &Store, env: &Env) -> Result<Caller, ApiError> {
+    let caller = identify(req, store).await?;
+    if let Ok(limiter) = env.rate_limiter(RATE_LIMITER_BINDING) {
+        if let Ok(outcome) = limiter.limit(caller.key_hash.clone()).await {
+            if !outcome.success {
+                return Err(ApiError::new(
+                    429,
+                    "rate_limited",
+                    "Too many requests for this API key; retry after the Retry-After delay",
+                )
+                .with_header("retry-after", "60"));
+            }
+        }
+    }
+    Ok(caller)
+}
+
+async fn identify(req: &Request, store: &Store) -> Result<Caller, ApiError> {
     let Some(presented) = req.headers().get(API_KEY_HEADER).ok().flatten() else {
         return Err(ApiError::unauthorized(
             "Missing API key: send it in the X-Incarts-API-Key header",

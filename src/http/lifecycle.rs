@@ -2,16 +2,18 @@
 //! and `GET /v1/links?projectId=…` (newest first, cursor pages).
 
 use super::auth::authenticate;
+use super::auth::Caller;
 use super::errors::ApiError;
-use super::links::{idempotency_key, load_link, redirect_record, replay, resolve_destination};
-use super::{json_data, now_ms, read_json, text_response, Ctx};
+use super::idempotency::{idempotency_key, once, Written};
+use super::links::{check_destinations, load_link, redirect_record, resolve_destination};
+use super::{now_ms, read_json, text_response, Ctx};
 use crate::domain::ids::{is_ulid_id, sha256_hex};
 use crate::domain::link::{validate_link, TOP_LEVEL_FIELDS};
 use crate::domain::record::{status_at, Status};
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
 use crate::domain::validate::{json_type, Problems};
-use crate::store::{durable, IdempotentResponse, Store, StoredLink};
+use crate::store::{durable, Store, StoredLink};
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 use worker::{Env, Headers, Request, Response};
@@ -75,17 +77,29 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 
 pub async fn update(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("links:write")?;
     let idem = idempotency_key(&req)?;
     let body = read_json(&mut req).await?;
     let request_hash = sha256_hex(format!("PATCH /v1/links/{link_id}\n{body}").as_bytes());
-    if let Some(idem) = &idem {
-        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
-            return Ok(resp);
-        }
-    }
-    let mut link = load_link(&store, link_id).await?;
+    once(
+        &cx.env,
+        &caller.key_hash,
+        idem.as_deref(),
+        &request_hash,
+        update_link(cx, &store, &caller, link_id, body),
+    )
+    .await
+}
+
+async fn update_link(
+    cx: &Ctx,
+    store: &Store,
+    caller: &Caller,
+    link_id: &str,
+    body: Value,
+) -> Result<Written, ApiError> {
+    let mut link = load_link(store, link_id).await?;
     caller.require_project(&link.project_id)?;
 
     let Value::Object(patch) = &body else {
@@ -144,7 +158,8 @@ pub async fn update(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Respons
         }
     };
     caller.require_scope(spec.retailer.scope())?;
-    let (dest, warnings) = resolve_destination(cx, &store, &spec).await?;
+    check_destinations(cx, &spec)?;
+    let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
     let target_url = append_params(&dest, &spec.tracking.0);
 
     // The new representation: identity fields kept, request fields replaced.
@@ -180,17 +195,11 @@ pub async fn update(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Respons
 
     let body = serde_json::to_string(&representation_now(&cx.env, &link, now_ms()).await)
         .unwrap_or_default();
-    if let Some(idem) = &idem {
-        let saved = IdempotentResponse {
-            h: request_hash,
-            s: 200,
-            b: body.clone(),
-        };
-        store
-            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
-            .await?;
-    }
-    Ok(json_data(200, &body))
+    Ok(Written {
+        status: 200,
+        data: body,
+        location: None,
+    })
 }
 
 pub const MAX_PAGE: u32 = 100;
@@ -200,7 +209,7 @@ pub const DEFAULT_PAGE: u32 = 20;
 /// the previous page, so pages never skip or repeat a link.
 pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("links:read")?;
     let url = req.url().map_err(|_| ApiError::internal())?;
     let mut p = Problems::default();

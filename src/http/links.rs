@@ -2,22 +2,18 @@
 
 use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
+use super::idempotency::{idempotency_key, once, Written};
 use super::lifecycle::representation_now;
-use super::{json_data, now_ms, random16, random_bytes, read_json, valid_header_token, Ctx};
+use super::{json_data, now_ms, random16, random_bytes, read_json, Ctx};
 use crate::domain::ids::{is_ulid_id, sha256_hex, short_id_from_bytes, ulid_id};
 use crate::domain::link::{qr_style_json, validate_link, LinkSpec};
 use crate::domain::qr;
 use crate::domain::record::{RedirectRecord, QR_PARAM};
 use crate::domain::retailers::{append_params, destination};
 use crate::domain::time::format_rfc3339;
-use crate::store::{durable, IdempotentResponse, Store, StoredLink, StoredQr};
+use crate::store::{durable, Store, StoredLink, StoredQr};
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
-
-// Instacart's upstream call. Declared here so that `http/mod.rs` stays untouched for now;
-// belongs in `http/mod.rs` as `pub mod instacart;` (then this line goes).
-#[path = "instacart.rs"]
-pub mod instacart;
 
 /// The marker of a link's default QR code in its encoded URL (`?qr=1`); named QR codes
 /// get 2, 3, … in order of creation.
@@ -59,20 +55,32 @@ pub fn qr_object(q: &QrInit) -> Map<String, Value> {
 
 pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("links:write")?;
     let idem = idempotency_key(&req)?;
     let body = read_json(&mut req).await?;
     let request_hash = sha256_hex(format!("POST /v1/links\n{body}").as_bytes());
-    if let Some(idem) = &idem {
-        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
-            return Ok(resp);
-        }
-    }
+    once(
+        &cx.env,
+        &caller.key_hash,
+        idem.as_deref(),
+        &request_hash,
+        create_link(cx, &store, &caller, body),
+    )
+    .await
+}
+
+async fn create_link(
+    cx: &Ctx,
+    store: &Store,
+    caller: &Caller,
+    body: Value,
+) -> Result<Written, ApiError> {
     let spec = validate_link(&body).map_err(ApiError::validation)?;
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
-    let (dest, warnings) = resolve_destination(cx, &store, &spec).await?;
+    check_destinations(cx, &spec)?;
+    let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
     let target_url = append_params(&dest, &spec.tracking.0);
 
     let now = now_ms();
@@ -141,26 +149,16 @@ pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
 
     let body =
         serde_json::to_string(&representation_now(&cx.env, &stored, now).await).unwrap_or_default();
-    if let Some(idem) = &idem {
-        let saved = IdempotentResponse {
-            h: request_hash,
-            s: 201,
-            b: body.clone(),
-        };
-        store
-            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
-            .await?;
-    }
-    let mut resp = json_data(201, &body);
-    let _ = resp
-        .headers_mut()
-        .set("location", &format!("/v1/links/{link_id}"));
-    Ok(resp)
+    Ok(Written {
+        status: 201,
+        data: body,
+        location: Some(format!("/v1/links/{link_id}")),
+    })
 }
 
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("links:read")?;
     let link = load_link(&store, link_id).await?;
     caller.require_project(&link.project_id)?;
@@ -193,13 +191,50 @@ pub async fn resolve_destination(
     match &spec.instacart {
         Some(page) => {
             let r =
-                instacart::destination(&cx.env, store, page, spec.fallback_url.as_deref()).await?;
+                super::instacart::destination(&cx.env, store, page, spec.fallback_url.as_deref())
+                    .await?;
             Ok((r.url, r.warnings))
         }
         None => Ok((
             destination(spec).map_err(|e| ApiError::field(e.key, "no_destination", e.message))?,
             Vec::new(),
         )),
+    }
+}
+
+/// Redirect safety: `customUrl` / `fallbackUrl` may not point at this service, and must be on
+/// the project's allow-list when one is configured (`CUSTOM_DESTINATION_HOSTS`, a JSON object
+/// of project id → hosts; subdomains included).
+pub fn check_destinations(cx: &Ctx, spec: &LinkSpec) -> Result<(), ApiError> {
+    let mut urls = Vec::new();
+    if let Some(u) = &spec.custom_url {
+        urls.push(("customUrl", u.as_str()));
+    }
+    if let Some(u) = &spec.fallback_url {
+        urls.push(("fallbackUrl", u.as_str()));
+    }
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let own: Vec<String> = url::Url::parse(&cx.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .into_iter()
+        .collect();
+    let allowed: Option<Vec<String>> = cx
+        .env
+        .var("CUSTOM_DESTINATION_HOSTS")
+        .ok()
+        .and_then(|v| {
+            serde_json::from_str::<std::collections::HashMap<String, Vec<String>>>(&v.to_string())
+                .ok()
+        })
+        .and_then(|mut m| m.remove(&spec.project_id));
+    let problems = crate::domain::safety::check_destinations(&urls, &own, allowed.as_deref());
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(problems))
     }
 }
 
@@ -243,44 +278,6 @@ async fn claim_short_id(env: &worker::Env, record: &RedirectRecord) -> Result<St
         }
     }
     Err(ApiError::internal())
-}
-
-/// The `Idempotency-Key` header, validated (8–128 visible ASCII characters).
-pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    match req.headers().get("idempotency-key").ok().flatten() {
-        None => Ok(None),
-        Some(v) if valid_header_token(&v) => Ok(Some(v)),
-        Some(_) => Err(ApiError::field(
-            "Idempotency-Key",
-            "invalid_header",
-            "Idempotency-Key must be 8–128 visible ASCII characters",
-        )),
-    }
-}
-
-/// The first response again for a retried request; 409 when the key was used for another body.
-pub async fn replay(
-    store: &Store,
-    caller: &Caller,
-    idem: &str,
-    request_hash: &str,
-) -> Result<Option<Response>, ApiError> {
-    let Some(prev) = store
-        .idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()))
-        .await?
-    else {
-        return Ok(None);
-    };
-    if prev.h != request_hash {
-        return Err(ApiError::new(
-            409,
-            "idempotency_key_reused",
-            "This Idempotency-Key was already used with a different request",
-        ));
-    }
-    let mut resp = json_data(prev.s, &prev.b);
-    let _ = resp.headers_mut().set("idempotent-replayed", "true");
-    Ok(Some(resp))
 }
 
 /// Percent-encodes an optional query value (empty when absent).

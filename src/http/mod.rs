@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod auth;
 pub mod errors;
+pub mod idempotency;
+pub mod instacart;
 pub mod lifecycle;
 pub mod links;
 pub mod openapi;
@@ -149,12 +151,20 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::new(400, "invalid_json", "The request body could not be read"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+    // Read chunk by chunk and stop at the limit: a body without Content-Length (chunked) is
+    // never held in memory beyond MAX_BODY_BYTES.
+    let mut bytes = Vec::new();
+    if let Ok(mut stream) = req.stream() {
+        use futures_util::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(400, "invalid_json", "The request body could not be read")
+            })?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
     }
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
@@ -178,4 +188,35 @@ pub fn short_id_key(env: &Env) -> Vec<u8> {
     env.secret("SHORT_ID_SECRET")
         .map(|s| s.to_string().into_bytes())
         .unwrap_or_else(|_| b"in2carts-short-id".to_vec())
+}
+
+/// Bounds on what the admin API reads from a request line and headers.
+pub const MAX_URL_BYTES: usize = 4096;
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub const MAX_HEADERS: usize = 100;
+
+/// 414 for an overlong URL, 431 for too many or too large headers (admin API only; the
+/// redirect path stays minimal and the platform bounds it).
+pub fn check_request_bounds(req: &Request) -> Result<(), ApiError> {
+    let url_len = req.url().map(|u| u.as_str().len()).unwrap_or(0);
+    if url_len > MAX_URL_BYTES {
+        return Err(ApiError::new(
+            414,
+            "uri_too_long",
+            format!("Request URLs are limited to {MAX_URL_BYTES} bytes"),
+        ));
+    }
+    let (mut count, mut size) = (0usize, 0usize);
+    for (k, v) in req.headers().entries() {
+        count += 1;
+        size += k.len() + v.len() + 4;
+    }
+    if count > MAX_HEADERS || size > MAX_HEADER_BYTES {
+        return Err(ApiError::new(
+            431,
+            "headers_too_large",
+            format!("At most {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes of headers"),
+        ));
+    }
+    Ok(())
 }

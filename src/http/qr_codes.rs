@@ -1,15 +1,17 @@
 //! `/v1/links/{linkId}/qr-codes`: named QR codes of a link (create, list).
 
 use super::auth::authenticate;
+use super::auth::Caller;
 use super::errors::ApiError;
-use super::links::{idempotency_key, load_link, qr_object, replay, QrInit};
-use super::{json_data, now_ms, random16, read_json, Ctx};
+use super::idempotency::{idempotency_key, once, Written};
+use super::links::{load_link, qr_object, QrInit};
+use super::{now_ms, random16, read_json, Ctx};
 use crate::domain::ids::{sha256_hex, ulid_id};
 use crate::domain::link::validate_qr_spec;
 use crate::domain::record::RedirectRecord;
 use crate::domain::time::format_rfc3339;
 use crate::domain::validate::{json_type, Problems};
-use crate::store::{durable, IdempotentResponse, Store, StoredQr};
+use crate::store::{durable, Store, StoredQr};
 use serde_json::Value;
 use worker::{Request, Response};
 
@@ -18,17 +20,29 @@ pub const MAX_QR_CODES: usize = 50;
 
 pub async fn create(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("qr-codes:write")?;
     let idem = idempotency_key(&req)?;
     let body = read_json(&mut req).await?;
     let request_hash = sha256_hex(format!("POST /v1/links/{link_id}/qr-codes\n{body}").as_bytes());
-    if let Some(idem) = &idem {
-        if let Some(resp) = replay(&store, &caller, idem, &request_hash).await? {
-            return Ok(resp);
-        }
-    }
-    let mut link = load_link(&store, link_id).await?;
+    once(
+        &cx.env,
+        &caller.key_hash,
+        idem.as_deref(),
+        &request_hash,
+        create_qr(cx, &store, &caller, link_id, body),
+    )
+    .await
+}
+
+async fn create_qr(
+    cx: &Ctx,
+    store: &Store,
+    caller: &Caller,
+    link_id: &str,
+    body: Value,
+) -> Result<Written, ApiError> {
+    let mut link = load_link(store, link_id).await?;
     caller.require_project(&link.project_id)?;
 
     let mut p = Problems::default();
@@ -98,22 +112,16 @@ pub async fn create(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Respons
     }
 
     let body = serde_json::to_string(&qr).unwrap_or_default();
-    if let Some(idem) = &idem {
-        let saved = IdempotentResponse {
-            h: request_hash,
-            s: 201,
-            b: body.clone(),
-        };
-        store
-            .put_idempotent(&caller.key_hash, &sha256_hex(idem.as_bytes()), &saved)
-            .await?;
-    }
-    Ok(json_data(201, &body))
+    Ok(Written {
+        status: 201,
+        data: body,
+        location: None,
+    })
 }
 
 pub async fn list(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("qr-codes:read")?;
     let link = load_link(&store, link_id).await?;
     caller.require_project(&link.project_id)?;

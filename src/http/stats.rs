@@ -128,7 +128,7 @@ fn build_event(
 /// `GET /v1/links/{linkId}/stats?from&to&granularity`.
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = crate::store::Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store).await?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("stats:read")?;
     let link = load_link(&store, link_id).await?;
     caller.require_project(&link.project_id)?;

@@ -16,9 +16,6 @@ pub const KV_BINDING: &str = "LINKS";
 /// within about this long (see the README's propagation notes).
 pub const REDIRECT_CACHE_TTL: u64 = 60;
 
-/// Idempotency keys are remembered this long (the contract promises at least 24 hours).
-pub const IDEMPOTENCY_TTL_SECS: u64 = 48 * 3600;
-
 mod key {
     pub fn redirect(short_id: &str) -> String {
         format!("s:{short_id}")
@@ -31,9 +28,6 @@ mod key {
     }
     pub fn qr(qr_id: &str) -> String {
         format!("q:{qr_id}")
-    }
-    pub fn idempotency(api_key_hash: &str, idem_hash: &str) -> String {
-        format!("i:{api_key_hash}:{idem_hash}")
     }
     pub fn instacart_url(content_hash: &str) -> String {
         format!("ic:{content_hash}")
@@ -83,15 +77,6 @@ pub struct StoredQr {
     pub data: serde_json::Map<String, Value>,
     pub link_id: String,
     pub project_id: String,
-}
-
-/// A remembered response to an idempotent write.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct IdempotentResponse {
-    /// Hash of the request (method, path, canonical body).
-    pub h: String,
-    pub s: u16,
-    pub b: String,
 }
 
 /// A page URL that Instacart returned, cached under the hash of the content that determines
@@ -168,28 +153,6 @@ impl Store {
     }
     pub async fn delete_api_key(&self, hash: &str) -> Result<(), ApiError> {
         Ok(self.kv.delete(&key::api_key(hash)).await?)
-    }
-
-    pub async fn idempotent(
-        &self,
-        api_key_hash: &str,
-        idem_hash: &str,
-    ) -> Result<Option<IdempotentResponse>, ApiError> {
-        self.get_json(&key::idempotency(api_key_hash, idem_hash))
-            .await
-    }
-    pub async fn put_idempotent(
-        &self,
-        api_key_hash: &str,
-        idem_hash: &str,
-        resp: &IdempotentResponse,
-    ) -> Result<(), ApiError> {
-        self.put_json(
-            &key::idempotency(api_key_hash, idem_hash),
-            resp,
-            Some(IDEMPOTENCY_TTL_SECS),
-        )
-        .await
     }
 
     pub async fn instacart_url(

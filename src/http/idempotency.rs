@@ -1,0 +1,116 @@
+//! `Idempotency-Key` on writes: the header's limits, and running a write at most once per
+//! key (claim, then finish or abort) through the `IdempotencyKey` Durable Object.
+
+use super::errors::ApiError;
+use super::{json_data, valid_header_token};
+use crate::domain::ids::sha256_hex;
+use crate::idempotency::Begin;
+use std::future::Future;
+use worker::{Env, Method, Request, RequestInit, Response};
+
+pub const IDEMPOTENCY_BINDING: &str = "IDEMPOTENCY";
+
+/// The `Idempotency-Key` header, validated (8–128 visible ASCII characters).
+pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    match req.headers().get("idempotency-key").ok().flatten() {
+        None => Ok(None),
+        Some(v) if valid_header_token(&v) => Ok(Some(v)),
+        Some(_) => Err(ApiError::field(
+            "Idempotency-Key",
+            "invalid_header",
+            "Idempotency-Key must be 8–128 visible ASCII characters",
+        )),
+    }
+}
+
+/// A finished write: status, `data` JSON, and an optional `Location`.
+pub struct Written {
+    pub status: u16,
+    pub data: String,
+    pub location: Option<String>,
+}
+
+impl Written {
+    fn into_response(self) -> Response {
+        let mut resp = json_data(self.status, &self.data);
+        if let Some(l) = self.location {
+            let _ = resp.headers_mut().set("location", &l);
+        }
+        resp
+    }
+}
+
+async fn call(env: &Env, name: &str, path: &str, body: String) -> Result<String, ApiError> {
+    let stub = env
+        .durable_object(IDEMPOTENCY_BINDING)?
+        .id_from_name(name)?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let mut resp = stub
+        .fetch_with_request(Request::new_with_init(
+            &format!("https://idem{path}"),
+            &init,
+        )?)
+        .await?;
+    Ok(resp.text().await?)
+}
+
+/// Runs `work` once per (API key, Idempotency-Key): the first request claims the key and its
+/// response is kept; a retry with the same request gets that response again
+/// (`Idempotent-Replayed: true`); a concurrent retry gets 409
+/// `idempotency_request_in_progress`; another request with the same key gets 409
+/// `idempotency_key_reused`. A failed write releases the key so it can be retried.
+pub async fn once<F>(
+    env: &Env,
+    api_key_hash: &str,
+    idem: Option<&str>,
+    request_hash: &str,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: Future<Output = Result<Written, ApiError>>,
+{
+    let Some(idem) = idem else {
+        return work.await.map(Written::into_response);
+    };
+    let name = format!("{api_key_hash}:{}", sha256_hex(idem.as_bytes()));
+    let begin: Begin =
+        serde_json::from_str(&call(env, &name, "/begin", request_hash.into()).await?)
+            .map_err(|_| ApiError::internal())?;
+    match begin {
+        Begin::Claimed => {}
+        Begin::InProgress => {
+            return Err(ApiError::new(
+                409,
+                "idempotency_request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .with_header("retry-after", "1"))
+        }
+        Begin::Conflict => {
+            return Err(ApiError::new(
+                409,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request",
+            ))
+        }
+        Begin::Done { status, body } => {
+            let mut resp = json_data(status, &body);
+            let _ = resp.headers_mut().set("idempotent-replayed", "true");
+            return Ok(resp);
+        }
+    }
+    match work.await {
+        Ok(w) => {
+            let finish = serde_json::json!({"status": w.status, "body": w.data}).to_string();
+            call(env, &name, "/finish", finish).await?;
+            Ok(w.into_response())
+        }
+        Err(e) => {
+            let _ = call(env, &name, "/abort", String::new()).await;
+            Err(e)
+        }
+    }
+}
