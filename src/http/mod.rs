@@ -122,6 +122,8 @@ text-align:center}}h1{{font-size:1.4rem}}</style></head><body><main><h1>{title}<
 
 /// Largest request body the admin API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How much of an oversized chunked upload is read (and discarded) before answering 413.
+const MAX_DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
 /// Reads a JSON request body: 415 for a non-JSON content type, 413 beyond
 /// `MAX_BODY_BYTES` (refused from `Content-Length` before reading), `invalid_json` for
@@ -161,6 +163,15 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
                 ApiError::new(400, "invalid_json", "The request body could not be read")
             })?;
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                // Let the rest of the upload pass without keeping it (bounded), so the
+                // connection is left in a clean state for the client's next request.
+                let mut skipped = bytes.len() + chunk.len();
+                while skipped < MAX_DRAIN_BYTES {
+                    match stream.next().await {
+                        Some(Ok(c)) => skipped += c.len(),
+                        _ => break,
+                    }
+                }
                 return Err(too_large());
             }
             bytes.extend_from_slice(&chunk);
