@@ -29,4 +29,8 @@ const env = {
 };
 console.log('[build] worker-build --release');
 run('worker-build', ['--release'], { env });
+// worker-build keeps the Wasm name section (function names, ~230 KB); nothing at run time
+// needs it, and the module is loaded on every cold start.
+const wasm = join(ROOT, 'build', 'index_bg.wasm');
+run(join(BIN, 'wasm-opt'), [wasm, '--strip-debug', '--strip-producers', '-o', wasm]);
 writeFileSync(stampFile, stamp);

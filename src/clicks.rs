@@ -64,9 +64,12 @@ impl DurableObject for LinkClicks {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
         match (req.method(), url.path()) {
-            (Method::Post, "/event") => {
-                let event: ClickEvent = req.json().await?;
-                self.insert(&event)?;
+            // A batch of events (one isolate's clicks of this shard), stored together.
+            (Method::Post, "/events") => {
+                let events: Vec<ClickEvent> = req.json().await?;
+                for event in &events {
+                    self.insert(event)?;
+                }
                 self.ensure_alarm().await?;
                 Response::ok("ok")
             }

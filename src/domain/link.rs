@@ -493,12 +493,19 @@ fn product_id(
     let k = path(base, key);
     let s = match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) if digits_only && n.is_u64() => n.to_string(),
+        Value::Number(n) if digits_only && json_uint(n).is_some() => {
+            json_uint(n).unwrap_or_default().to_string()
+        }
         other => {
+            let want = if digits_only {
+                format!("a string of digits or a whole number 0–{MAX_JSON_INT}")
+            } else {
+                "a string".to_string()
+            };
             p.push(
                 k,
                 "invalid_type",
-                format!("Must be a string, got {}", json_type(other)),
+                format!("Must be {want}, got {}", json_type(other)),
             );
             return None;
         }
@@ -530,13 +537,16 @@ fn validate_location(obj: &Map<String, Value>, p: &mut Problems) -> Option<Strin
     reject_unknown(loc, &["storeId", "zipCode"], "location", p);
     opt_string(loc, "zipCode", "location", 1, 16, p);
     let store = match loc.get("storeId")? {
-        Value::Number(n) if n.is_u64() => n.to_string(),
+        Value::Number(n) if json_uint(n).is_some() => json_uint(n).unwrap_or_default().to_string(),
         Value::String(s) => s.clone(),
         other => {
             p.push(
                 "location.storeId",
                 "invalid_type",
-                format!("Must be a string, got {}", json_type(other)),
+                format!(
+                    "Must be a string of digits or a whole number 0–{MAX_JSON_INT}, got {}",
+                    json_type(other)
+                ),
             );
             return None;
         }
@@ -713,7 +723,7 @@ pub fn validate_qr_spec(
             None => {}
             Some(Value::String(s)) => *slot = Some(s.clone()),
             Some(Value::Number(n)) if key == "size" || key == "margin" => {
-                *slot = Some(n.to_string())
+                *slot = Some(json_uint(n).map_or_else(|| n.to_string(), |u| u.to_string()))
             }
             Some(other) => p.push(
                 path(parent, key),
@@ -928,6 +938,28 @@ mod tests {
         let spec = validate_link(&v).unwrap();
         assert_eq!(spec.default_qr_style.size, 256);
         assert_eq!(qr_style_json(&spec.default_qr_style)["ec"], "Q");
+    }
+
+    #[test]
+    fn integral_floats_count_as_integers() {
+        // JSON (and JSON Schema's `integer`) does not tell 2 from 2.0.
+        let mut v = walmart(json!([{"id": 17179869185.0, "quantity": 2.0}]));
+        v["location"] = json!({"storeId": 12.0});
+        v["defaultQrCode"] = json!({"size": 256.0, "margin": 3.0});
+        let spec = validate_link(&v).unwrap();
+        assert_eq!(
+            spec.fields["products"][0],
+            json!({"id": "17179869185", "quantity": 2})
+        );
+        assert_eq!(spec.store_id.as_deref(), Some("12"));
+        assert_eq!(
+            (spec.default_qr_style.size, spec.default_qr_style.margin),
+            (256, 3)
+        );
+        for bad in [json!(1.5), json!(9_007_199_254_740_992u64), json!(-1)] {
+            let v = walmart(json!([{ "id": bad }]));
+            assert_eq!(keys(v), vec![("products[0].id".into(), "invalid_type")]);
+        }
     }
 
     #[test]

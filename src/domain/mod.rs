@@ -1,6 +1,8 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
 pub mod client;
 pub mod error;
+#[cfg(test)]
+mod fuzz_regressions;
 pub mod ids;
 pub mod link;
 pub mod qr;

@@ -25,6 +25,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// 9999-12-31T23:59:59.999Z, the last instant we read or write.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
 /// `2026-05-20T07:19:00Z` (whole seconds, UTC), the format of every timestamp we emit.
 pub fn format_rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -110,7 +113,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         _ => return None,
     };
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se.min(59);
-    Some((secs - offset_min * 60) * 1000 + millis)
+    let ms = (secs - offset_min * 60) * 1000 + millis;
+    // The offset may carry an edge date outside the years we format (found by fuzzing).
+    (0..=MAX_MS).contains(&ms).then_some(ms)
 }
 
 #[cfg(test)]

@@ -42,6 +42,22 @@ pub fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// The largest whole number every JSON implementation reads exactly (2^53 − 1, I-JSON,
+/// RFC 7493): larger ids must be sent as strings.
+pub const MAX_JSON_INT: u64 = 9_007_199_254_740_991;
+
+/// A JSON number with a whole value from 0 to `MAX_JSON_INT`, as `u64`. JSON does not tell
+/// `2` from `2.0` (nor does JSON Schema's `integer`), so an integral float counts too.
+pub fn json_uint(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX_JSON_INT as f64)
+                .map(|f| f as u64)
+        })
+        .filter(|u| *u <= MAX_JSON_INT)
+}
+
 /// Reports every key of `obj` not in `allowed` as `unknown_field` (typos must not be dropped
 /// silently: `utm_source` instead of `utmSource` would otherwise vanish).
 pub fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str], parent: &str, p: &mut Problems) {
@@ -228,9 +244,17 @@ pub fn check_web_url(s: &str, key: &str, max: usize, p: &mut Problems) -> Option
         );
         return None;
     }
-    // Browsers "repair" `https:/x` and `https:///x`; we accept only the canonical form.
-    let after_scheme = s.split_once("://").map(|(_, rest)| rest);
-    if after_scheme.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+    // Browsers "repair" `https:/x`, `https:///x` and `https:x://y`; we accept only URLs that
+    // start with `http://` or `https://` and a host.
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &s[8..]
+    } else if lower.starts_with("http://") {
+        &s[7..]
+    } else {
+        ""
+    };
+    if rest.is_empty() || rest.starts_with('/') {
         p.push(key, "invalid_url", "Must be an absolute http(s) URL");
         return None;
     }
@@ -260,12 +284,27 @@ pub fn check_web_url(s: &str, key: &str, max: usize, p: &mut Problems) -> Option
         p.push(key, "invalid_url", "URL must not contain credentials");
         return None;
     }
-    Some(s.to_string())
+    // The WHATWG serialization (lowercase scheme and host): what a browser would follow.
+    Some(u.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_json_numbers() {
+        let n = |s: &str| json_uint(&serde_json::from_str(s).unwrap());
+        assert_eq!(n("7"), Some(7));
+        assert_eq!(n("7.0"), Some(7));
+        assert_eq!(n("1e3"), Some(1000));
+        // Integral floats with more digits than f64's fast path must still parse exactly.
+        assert_eq!(n("2054820102326119.0"), Some(2_054_820_102_326_119));
+        assert_eq!(n("9007199254740991.0"), Some(MAX_JSON_INT));
+        assert_eq!(n("9007199254740992"), None);
+        assert_eq!(n("1.5"), None);
+        assert_eq!(n("-1"), None);
+    }
 
     #[test]
     fn urls() {

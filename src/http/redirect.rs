@@ -9,7 +9,7 @@ use super::{now_ms, shopper_page, stats, text_response};
 use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
 use crate::domain::record::{RedirectRecord, Status};
-use crate::store::{durable, Store};
+use crate::store::{durable, fast};
 use worker::{Cache, Context, Env, Headers, Method, Request, Response};
 
 /// How long a confirmed-unknown short id is remembered at a location.
@@ -19,11 +19,7 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
     if !is_plausible_short_id(short_id) {
         return not_found();
     }
-    let raw = match Store::new(env) {
-        Ok(store) => store.redirect_raw(short_id).await,
-        Err(e) => Err(e),
-    };
-    let raw = match raw {
+    let raw = match fast::redirect_raw(env, short_id).await {
         Ok(Some(raw)) => raw,
         Ok(None) => match authoritative(env, ctx, short_id).await {
             Some(raw) => raw,
@@ -35,8 +31,9 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
         worker::console_error!("unreadable redirect record for a short id");
         return not_found();
     };
-    let url = req.url().ok();
-    let query = url.as_ref().and_then(|u| u.query());
+    // The query string, sliced from the serialized URL (no full URL parse on this path).
+    let full_url = req.inner().url();
+    let query = full_url.split_once('?').map(|(_, q)| q);
     let now = now_ms();
     let is_get = req.method() == Method::Get;
     let mut status = record.status(now);

@@ -15,6 +15,8 @@ use crate::domain::stats::{
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
 use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
 /// The Durable Object binding of `LinkClicks` (see wrangler.toml).
@@ -28,13 +30,38 @@ fn shard_stub(env: &Env, link_id: &str, shard: u32) -> worker::Result<Stub> {
 
 /// Whether visits are recorded (`CLICK_RECORDING` var; "off" only for benchmarks).
 pub fn recording_on(env: &Env) -> bool {
-    env.var("CLICK_RECORDING")
-        .map(|v| v.to_string() != "off")
-        .unwrap_or(true)
+    thread_local! {
+        // Vars are fixed for the life of an isolate: read once.
+        static ON: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+    }
+    ON.with(|on| {
+        *on.get_or_init(|| {
+            env.var("CLICK_RECORDING")
+                .map(|v| v.to_string() != "off")
+                .unwrap_or(true)
+        })
+    })
 }
 
-/// Builds the click event of a visit and hands it to the link's click shard. Runs inside
-/// `ctx.wait_until`, after the redirect is on its way; failures are logged, never surfaced.
+/// How long the first click of a batch waits for others before the batch is delivered.
+pub const BATCH_WINDOW_MS: u64 = 50;
+
+/// A click waiting for delivery: (link id, shard, event).
+type Pending = (String, u32, ClickEvent);
+
+thread_local! {
+    /// Clicks of this isolate not yet handed to their shards. Only data lives here: the
+    /// delivery itself always runs inside the `wait_until` of a request that is still alive
+    /// (the one that opened the batch), so the runtime keeps the isolate until it is done.
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+    static BATCH_OPEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Builds the click event of a visit and queues it for its link's click shard. Runs inside
+/// `ctx.wait_until`, after the redirect is on its way. Clicks are batched per isolate: the
+/// first click of a batch waits `BATCH_WINDOW_MS`, then delivers every queued click with one
+/// Durable Object call per shard; the clicks that arrive meanwhile only append. Failures are
+/// logged, never surfaced.
 pub async fn record_click(req: Request, env: Env, link_id: String, qr: Option<String>, now: i64) {
     let event = match build_event(&req, &env, qr, now) {
         Ok(e) => e,
@@ -43,18 +70,44 @@ pub async fn record_click(req: Request, env: Env, link_id: String, qr: Option<St
             return;
         }
     };
-    let Ok(body) = serde_json::to_string(&event) else {
-        return;
-    };
     let shard = shard_for(&event.visitor);
-    // One retry: the event id makes a repeated delivery count once.
-    for attempt in 0..2 {
-        match deliver(&env, &link_id, shard, &body).await {
-            Ok(()) => return,
-            Err(e) if attempt == 1 => worker::console_error!("click delivery failed: {e}"),
-            Err(_) => {}
-        }
+    PENDING.with(|p| p.borrow_mut().push((link_id, shard, event)));
+    if BATCH_OPEN.with(|b| b.replace(true)) {
+        return;
     }
+    worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+    BATCH_OPEN.with(|b| b.set(false));
+    let batch = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    deliver_batch(&env, batch).await;
+}
+
+/// One call per (link, shard), in parallel; one retry each (event ids make a repeated
+/// delivery count once).
+async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
+    let mut groups: BTreeMap<(String, u32), Vec<ClickEvent>> = BTreeMap::new();
+    for (link_id, shard, event) in batch {
+        groups.entry((link_id, shard)).or_default().push(event);
+    }
+    let calls = groups
+        .into_iter()
+        .map(|((link_id, shard), events)| async move {
+            let Ok(body) = serde_json::to_string(&events) else {
+                return;
+            };
+            for attempt in 0..2 {
+                match deliver(env, &link_id, shard, &body).await {
+                    Ok(()) => return,
+                    Err(e) if attempt == 1 => {
+                        worker::console_error!(
+                            "click delivery failed ({} events): {e}",
+                            events.len()
+                        )
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    join_all(calls).await;
 }
 
 async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Result<()> {
@@ -63,7 +116,7 @@ async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Re
     init.with_method(Method::Post)
         .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
     let resp = stub
-        .fetch_with_request(Request::new_with_init("https://clicks/event", &init)?)
+        .fetch_with_request(Request::new_with_init("https://clicks/events", &init)?)
         .await?;
     if resp.status_code() == 200 {
         Ok(())
@@ -145,6 +198,10 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
     Ok(json_data(200, &data.to_string()))
 }
 
+/// 9999-12-31T23:00:00Z: the latest end of a stats range (its last hour still has a four-digit
+/// year when written as RFC 3339).
+const MAX_RANGE_END: i64 = 253_402_297_200_000;
+
 /// Parses and checks the query; the range is widened to whole hours (the resolution of the
 /// stored aggregates), so answers do not change when raw events are rolled up.
 fn range(req: &Request, created: i64, now: i64) -> Result<(i64, i64, Granularity), ApiError> {
@@ -173,17 +230,30 @@ fn range(req: &Request, created: i64, now: i64) -> Result<(i64, i64, Granularity
             _ => {}
         }
     }
-    if let (Some(f), Some(t)) = (from, to) {
-        if t <= f {
-            problems.push(FieldError::new(
-                "to",
-                "out_of_range",
-                "to must be after from",
-            ));
-        }
+    let given_from = from.is_some();
+    let start = from.unwrap_or(created);
+    if to.is_some_and(|t| t <= start) {
+        problems.push(FieldError::new(
+            "to",
+            "out_of_range",
+            if given_from {
+                "to must be after from"
+            } else {
+                "to must be after from (the link's creation when from is left out)"
+            },
+        ));
     }
-    let from = floor_to(from.unwrap_or(created), HOUR_MS);
-    let to = ceil_to(to.unwrap_or(now).max(0), HOUR_MS).max(from + HOUR_MS);
+    let from = floor_to(start, HOUR_MS);
+    let end = ceil_to(to.unwrap_or(now).max(0), HOUR_MS);
+    let to = end.max(from + HOUR_MS);
+    // The answer's `to` (and series) must stay writable as RFC 3339 (four-digit years).
+    if to > MAX_RANGE_END {
+        problems.push(FieldError::new(
+            if end > MAX_RANGE_END { "to" } else { "from" },
+            "out_of_range",
+            "The range, widened to whole hours, must end by 9999-12-31T23:00:00Z",
+        ));
+    }
     let granularity = granularity.unwrap_or(if to - from <= 7 * DAY_MS {
         Granularity::Hour
     } else {

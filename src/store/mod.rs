@@ -2,6 +2,7 @@
 //! type, so no key string is built by hand anywhere else.
 
 pub mod durable;
+pub mod fast;
 
 use crate::domain::record::RedirectRecord;
 use crate::http::errors::ApiError;
@@ -16,7 +17,7 @@ pub const KV_BINDING: &str = "LINKS";
 /// within about this long (see the README's propagation notes).
 pub const REDIRECT_CACHE_TTL: u64 = 60;
 
-mod key {
+pub(crate) mod key {
     pub fn redirect(short_id: &str) -> String {
         format!("s:{short_id}")
     }
@@ -118,15 +119,6 @@ impl Store {
         Ok(())
     }
 
-    /// The redirect record's raw JSON, read through the edge cache.
-    pub async fn redirect_raw(&self, short_id: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .kv
-            .get(&key::redirect(short_id))
-            .cache_ttl(REDIRECT_CACHE_TTL)
-            .text()
-            .await?)
-    }
     pub async fn put_redirect(&self, short_id: &str, rec: &RedirectRecord) -> Result<(), ApiError> {
         self.put_json(&key::redirect(short_id), rec, None).await
     }

@@ -557,7 +557,7 @@ fn opt_product_ids(o: &Map<String, Value>, base: &str, p: &mut Problems) -> Vec<
     for (k, v) in items.iter().enumerate() {
         let key = format!("{base}.productIds[{k}]");
         let id = match v {
-            Value::Number(n) => n.as_u64(),
+            Value::Number(n) => json_uint(n),
             Value::String(s) if (1..=19).contains(&s.len()) => s
                 .bytes()
                 .all(|b| b.is_ascii_digit())

@@ -1,0 +1,38 @@
+//! The redirect's one KV read, without the general `KvStore` wrapper (which looks up five
+//! methods of the binding every time it is built). The options object is built once per
+//! isolate.
+
+use super::{key, KV_BINDING, REDIRECT_CACHE_TTL};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, Env};
+
+#[wasm_bindgen]
+extern "C" {
+    type KvNamespace;
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_with(
+        this: &KvNamespace,
+        key: &str,
+        options: &JsValue,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+thread_local! {
+    /// `{type: "text", cacheTtl: 60}`
+    static TEXT_CACHED: JsValue = {
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"type".into(), &"text".into());
+        let _ = js_sys::Reflect::set(&o, &"cacheTtl".into(), &JsValue::from(REDIRECT_CACHE_TTL as f64));
+        o.into()
+    };
+}
+
+/// The raw redirect record of `short_id` (`Err` when KV failed).
+pub async fn redirect_raw(env: &Env, short_id: &str) -> Result<Option<String>, JsValue> {
+    let ns: KvNamespace =
+        js_sys::Reflect::get(env, &JsValue::from_str(KV_BINDING))?.unchecked_into();
+    let promise = TEXT_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))?;
+    Ok(JsFuture::from(promise).await?.as_string())
+}
