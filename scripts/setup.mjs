@@ -3,13 +3,17 @@
 // the local wasm-bindgen (crates.io), wasm-opt (npm `binaryen`) and esbuild (npm).
 //
 //   node scripts/setup.mjs           build + run prerequisites
-//   node scripts/setup.mjs --test    … plus what the tests need (QR decoder, SVG rasterizer)
+//   node scripts/setup.mjs --test    … plus what the tests need (QR decoder, SVG rasterizer,
+//                                    schemathesis in .venv-test/)
 //   node scripts/setup.mjs --bench   … plus the load generator (wrk)
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, run, output, ensureDevVars } from './lib.mjs';
 
 export const WORKER_BUILD_VERSION = '0.8.7';
+/** Schemathesis from PyPI, at this version (its dependencies: tests/schemathesis.requirements.txt). */
+export const SCHEMATHESIS_VERSION = '4.32.5';
 const args = new Set(process.argv.slice(2));
 
 function log(msg) { console.log(`[setup] ${msg}`); }
@@ -69,6 +73,35 @@ function ensureApt(packages) {
   }
 }
 
+/**
+ * Schemathesis for tests/schemathesis.test.mjs, in a project-local virtualenv (.venv-test/),
+ * from the pinned requirements; reinstalled only when they change.
+ */
+function ensureSchemathesis() {
+  const venv = join(ROOT, '.venv-test');
+  const reqs = join(ROOT, 'tests', 'schemathesis.requirements.txt');
+  const want = readFileSync(reqs, 'utf8');
+  if (!want.includes(`schemathesis==${SCHEMATHESIS_VERSION}\n`)) {
+    throw new Error(`tests/schemathesis.requirements.txt does not pin schemathesis==${SCHEMATHESIS_VERSION}`);
+  }
+  const stamp = join(venv, '.requirements.sha256');
+  const digest = createHash('sha256').update(want).digest('hex');
+  const st = join(venv, 'bin', 'st');
+  if (existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
+  if (!existsSync(join(venv, 'bin', 'python'))) {
+    const python = ['python3.11', 'python3'].find((p) => output(p, ['--version']) !== null);
+    if (!python) throw new Error('python3 is needed to install schemathesis');
+    log(`creating .venv-test with ${python}`);
+    run(python, ['-m', 'venv', venv]);
+  }
+  log(`installing schemathesis ${SCHEMATHESIS_VERSION} into .venv-test (PyPI, pinned)`);
+  run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+    '--no-input', '-r', reqs]);
+  const have = output(st, ['--version']) ?? '';
+  if (!have.includes(SCHEMATHESIS_VERSION)) throw new Error(`.venv-test/bin/st reports ${have || 'nothing'}`);
+  writeFileSync(stamp, digest);
+}
+
 function spawnApt(argv, env) {
   try {
     run(argv[0], argv.slice(1), { env });
@@ -84,6 +117,7 @@ ensureDevVars();
 if (args.has('--test')) {
   // zbarimg: a QR decoder nobody here wrote; rsvg-convert rasterizes our SVGs for it.
   ensureApt([['zbar-tools', 'zbarimg'], ['librsvg2-bin', 'rsvg-convert']]);
+  ensureSchemathesis();
 }
 if (args.has('--bench')) {
   ensureApt([['wrk', 'wrk']]);

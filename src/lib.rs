@@ -27,7 +27,7 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
     let segments: Vec<&str> = trimmed.split('/').collect();
     match segments.as_slice() {
         ["v1", rest @ ..] => api(req, env, rest).await,
-        ["qr", qr_id] => match req.method() {
+        ["qr", qr_id] => match http::method_of(&req) {
             Method::Get | Method::Head => {
                 match http::qr_image::handle(&req, &env, &ctx, qr_id).await {
                     Ok(resp) => resp,
@@ -40,7 +40,7 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
             Ok(resp) => resp,
             Err(e) => e.into_response("-"),
         },
-        [short_id] if !short_id.is_empty() => match req.method() {
+        [short_id] if !short_id.is_empty() => match http::method_of(&req) {
             Method::Get | Method::Head => redirect::handle(req, &env, &ctx, short_id).await,
             _ => method_not_allowed_page("GET, HEAD"),
         },
@@ -61,7 +61,7 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
     if let Err(e) = http::check_request_bounds(&req) {
         return with_correlation(e.into_response(&cx.correlation_id), &cx.correlation_id);
     }
-    let method = req.method();
+    let method = http::method_of(&req);
     let result = match (rest, method) {
         (["openapi.json"], Method::Get | Method::Head) => Ok(http::openapi::serve()),
         (["openapi.json"], _) => Err(method_not_allowed("GET, HEAD")),

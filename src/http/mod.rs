@@ -231,3 +231,18 @@ pub fn check_request_bounds(req: &Request) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// The request method, with methods the runtime wrapper does not know (e.g. `QUERY`, which it
+/// would read as GET) mapped to `REPORT`, which no route accepts: they get 405.
+pub fn method_of(req: &Request) -> worker::Method {
+    match req.inner().method().as_str() {
+        "GET" => worker::Method::Get,
+        "HEAD" => worker::Method::Head,
+        "POST" => worker::Method::Post,
+        "PUT" => worker::Method::Put,
+        "PATCH" => worker::Method::Patch,
+        "DELETE" => worker::Method::Delete,
+        "OPTIONS" => worker::Method::Options,
+        _ => worker::Method::Report,
+    }
+}

@@ -44,7 +44,7 @@ pub fn recording_on(env: &Env) -> bool {
 }
 
 /// How long the first click of a batch waits for others before the batch is delivered.
-pub const BATCH_WINDOW_MS: u64 = 50;
+pub const BATCH_WINDOW_MS: u64 = 200;
 
 /// A click waiting for delivery: (link id, shard, event).
 type Pending = (String, u32, ClickEvent);
@@ -153,10 +153,18 @@ fn build_event(
     let ip = header(req, "cf-connecting-ip")
         .or_else(|| header(req, "x-real-ip"))
         .unwrap_or_default();
-    let secret = env
-        .secret("VISITOR_HASH_SECRET")
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    thread_local! {
+        // Secrets are fixed for the life of an isolate: read once.
+        static SECRET: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
+    }
+    let secret = SECRET.with(|s| {
+        s.get_or_init(|| {
+            env.secret("VISITOR_HASH_SECRET")
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        })
+        .clone()
+    });
     let visitor = client::visitor_hash(
         secret.as_bytes(),
         now.div_euclid(DAY_MS) as u64,

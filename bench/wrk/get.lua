@@ -1,0 +1,1 @@
+-- A plain GET of the URL given to wrk (wrk's static request: no Lua runs per request).
