@@ -365,31 +365,41 @@ fn check_pair_rules(
     }
 }
 
-fn validate_selections(
-    obj: &Map<String, Value>,
-    retailer: Option<Retailer>,
-    fields: &mut Map<String, Value>,
+/// The `products` array with its 1–100 count checked; `what` names the items in messages.
+pub fn products_array<'a>(
+    obj: &'a Map<String, Value>,
+    what: &str,
     p: &mut Problems,
-) -> Vec<Selection> {
-    let Some(v) = obj.get("products") else {
-        return Vec::new();
-    };
+) -> Option<&'a Vec<Value>> {
+    let v = obj.get("products")?;
     let Value::Array(items) = v else {
         p.push(
             "products",
             "invalid_type",
             format!("Must be an array, got {}", json_type(v)),
         );
-        return Vec::new();
+        return None;
     };
     if items.is_empty() || items.len() > MAX_PRODUCTS {
         p.push(
             "products",
             "invalid_length",
-            format!("Must hold 1–{MAX_PRODUCTS} products (got {})", items.len()),
+            format!("Must hold 1–{MAX_PRODUCTS} {what} (got {})", items.len()),
         );
-        return Vec::new();
+        return None;
     }
+    Some(items)
+}
+
+fn validate_selections(
+    obj: &Map<String, Value>,
+    retailer: Option<Retailer>,
+    fields: &mut Map<String, Value>,
+    p: &mut Problems,
+) -> Vec<Selection> {
+    let Some(items) = products_array(obj, "products", p) else {
+        return Vec::new();
+    };
     let mut out = Vec::with_capacity(items.len());
     let mut origin = Vec::with_capacity(items.len());
     let mut normalised = Vec::with_capacity(items.len());

@@ -7,7 +7,7 @@
 
 use crate::domain::error::FieldError;
 use crate::domain::ids::sha256_hex;
-use crate::domain::link::{Intent, MAX_PRODUCTS, MAX_URL_LEN};
+use crate::domain::link::{products_array, Intent, MAX_PRODUCTS, MAX_URL_LEN};
 use crate::domain::validate::*;
 use serde_json::{json, Map, Value};
 
@@ -243,28 +243,9 @@ fn validate_line_items(
     fields: &mut Map<String, Value>,
     p: &mut Problems,
 ) -> Vec<LineItem> {
-    let Some(v) = obj.get("products") else {
+    let Some(items) = products_array(obj, "line items", p) else {
         return Vec::new();
     };
-    let Value::Array(items) = v else {
-        p.push(
-            "products",
-            "invalid_type",
-            format!("Must be an array, got {}", json_type(v)),
-        );
-        return Vec::new();
-    };
-    if items.is_empty() || items.len() > MAX_PRODUCTS {
-        p.push(
-            "products",
-            "invalid_length",
-            format!(
-                "Must hold 1–{MAX_PRODUCTS} line items (got {})",
-                items.len()
-            ),
-        );
-        return Vec::new();
-    }
     let mut out = Vec::with_capacity(items.len());
     let mut normalised = Vec::with_capacity(items.len());
     for (idx, item) in items.iter().enumerate() {
