@@ -1,10 +1,13 @@
 //! `Idempotency-Key` on writes: the header's limits, and running a write at most once per
 //! key (claim, then finish or abort) through the `IdempotencyKey` Durable Object.
 
+use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
-use super::{json_data, valid_header_token};
+use super::{json_data, read_json, valid_header_token, Ctx};
 use crate::domain::ids::sha256_hex;
 use crate::idempotency::Begin;
+use crate::store::Store;
+use serde_json::Value;
 use std::future::Future;
 use worker::{Env, Method, Request, RequestInit, Response};
 
@@ -113,4 +116,33 @@ where
             Err(e)
         }
     }
+}
+
+/// The common shape of every admin write: authenticate, check `scope`, read the JSON body,
+/// then run `work` at most once per Idempotency-Key. `op` (method and path) is hashed with
+/// the body, so the same key with another request is refused.
+pub async fn write<F>(
+    mut req: Request,
+    cx: &Ctx,
+    scope: &str,
+    op: &str,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: AsyncFnOnce(&Store, &Caller, Value) -> Result<Written, ApiError>,
+{
+    let store = Store::new(&cx.env)?;
+    let caller = authenticate(&req, &store, &cx.env).await?;
+    caller.require_scope(scope)?;
+    let idem = idempotency_key(&req)?;
+    let body = read_json(&mut req).await?;
+    let request_hash = sha256_hex(format!("{op}\n{body}").as_bytes());
+    once(
+        &cx.env,
+        &caller.key_hash,
+        idem.as_deref(),
+        &request_hash,
+        work(&store, &caller, body),
+    )
+    .await
 }

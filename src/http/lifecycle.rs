@@ -4,10 +4,10 @@
 use super::auth::authenticate;
 use super::auth::Caller;
 use super::errors::ApiError;
-use super::idempotency::{idempotency_key, once, Written};
+use super::idempotency::{write, Written};
 use super::links::{check_destinations, load_link, redirect_record, resolve_destination};
-use super::{now_ms, read_json, text_response, Ctx};
-use crate::domain::ids::{is_ulid_id, sha256_hex};
+use super::{now_ms, text_response, Ctx};
+use crate::domain::ids::is_ulid_id;
 use crate::domain::link::{validate_link, TOP_LEVEL_FIELDS};
 use crate::domain::record::{status_at, Status};
 use crate::domain::retailers::append_params;
@@ -75,19 +75,15 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-pub async fn update(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
-    let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store, &cx.env).await?;
-    caller.require_scope("links:write")?;
-    let idem = idempotency_key(&req)?;
-    let body = read_json(&mut req).await?;
-    let request_hash = sha256_hex(format!("PATCH /v1/links/{link_id}\n{body}").as_bytes());
-    once(
-        &cx.env,
-        &caller.key_hash,
-        idem.as_deref(),
-        &request_hash,
-        update_link(cx, &store, &caller, link_id, body),
+pub async fn update(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    write(
+        req,
+        cx,
+        "links:write",
+        &format!("PATCH /v1/links/{link_id}"),
+        async |store: &Store, caller: &Caller, body| {
+            update_link(cx, store, caller, link_id, body).await
+        },
     )
     .await
 }

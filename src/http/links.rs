@@ -2,10 +2,10 @@
 
 use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
-use super::idempotency::{idempotency_key, once, Written};
+use super::idempotency::{write, Written};
 use super::lifecycle::representation_now;
-use super::{json_data, now_ms, random16, random_bytes, read_json, Ctx};
-use crate::domain::ids::{is_ulid_id, sha256_hex, short_id_from_bytes, ulid_id};
+use super::{json_data, now_ms, random16, random_bytes, Ctx};
+use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
 use crate::domain::link::{qr_style_json, validate_link, LinkSpec};
 use crate::domain::qr;
 use crate::domain::record::{RedirectRecord, QR_PARAM};
@@ -53,19 +53,13 @@ pub fn qr_object(q: &QrInit) -> Map<String, Value> {
     m
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> Result<Response, ApiError> {
-    let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store, &cx.env).await?;
-    caller.require_scope("links:write")?;
-    let idem = idempotency_key(&req)?;
-    let body = read_json(&mut req).await?;
-    let request_hash = sha256_hex(format!("POST /v1/links\n{body}").as_bytes());
-    once(
-        &cx.env,
-        &caller.key_hash,
-        idem.as_deref(),
-        &request_hash,
-        create_link(cx, &store, &caller, body),
+pub async fn create(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
+    write(
+        req,
+        cx,
+        "links:write",
+        "POST /v1/links",
+        async |store: &Store, caller: &Caller, body| create_link(cx, store, caller, body).await,
     )
     .await
 }

@@ -3,10 +3,10 @@
 use super::auth::authenticate;
 use super::auth::Caller;
 use super::errors::ApiError;
-use super::idempotency::{idempotency_key, once, Written};
+use super::idempotency::{write, Written};
 use super::links::{load_link, qr_object, QrInit};
-use super::{now_ms, random16, read_json, Ctx};
-use crate::domain::ids::{sha256_hex, ulid_id};
+use super::{now_ms, random16, Ctx};
+use crate::domain::ids::ulid_id;
 use crate::domain::link::validate_qr_spec;
 use crate::domain::record::RedirectRecord;
 use crate::domain::time::format_rfc3339;
@@ -18,19 +18,15 @@ use worker::{Request, Response};
 /// QR codes per link (their markers are read on every redirect of the link).
 pub const MAX_QR_CODES: usize = 50;
 
-pub async fn create(mut req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
-    let store = Store::new(&cx.env)?;
-    let caller = authenticate(&req, &store, &cx.env).await?;
-    caller.require_scope("qr-codes:write")?;
-    let idem = idempotency_key(&req)?;
-    let body = read_json(&mut req).await?;
-    let request_hash = sha256_hex(format!("POST /v1/links/{link_id}/qr-codes\n{body}").as_bytes());
-    once(
-        &cx.env,
-        &caller.key_hash,
-        idem.as_deref(),
-        &request_hash,
-        create_qr(cx, &store, &caller, link_id, body),
+pub async fn create(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
+    write(
+        req,
+        cx,
+        "qr-codes:write",
+        &format!("POST /v1/links/{link_id}/qr-codes"),
+        async |store: &Store, caller: &Caller, body| {
+            create_qr(cx, store, caller, link_id, body).await
+        },
     )
     .await
 }
