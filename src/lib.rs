@@ -13,11 +13,22 @@ pub mod store;
 
 use http::errors::ApiError;
 use http::{admin, links, qr_codes, redirect, with_correlation, Ctx};
-use worker::{event, Context, Env, Method, Request, Response};
+use worker::{event, web_sys, Context, Env, Method, Request, Response};
 
+/// The entry takes the runtime's own request object: the redirect, the hot path, reads
+/// only its URL and method (workers-rs's `Request` wrapper also reads `request.cf` up
+/// front, which the runtime materialises on first access and a redirect does not need).
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(route(req, env, ctx).await)
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+    let url = req.url();
+    if let Some(short_id) = domain::ids::redirect_target(domain::ids::url_path(&url)) {
+        let method = req.method();
+        if method == "GET" || method == "HEAD" {
+            let resp = redirect::handle(req, &url, &env, &ctx, short_id, method == "GET").await;
+            return Ok(resp.into());
+        }
+    }
+    Ok(route(Request::from(req), env, ctx).await.into())
 }
 
 async fn route(req: Request, env: Env, ctx: Context) -> Response {
@@ -41,11 +52,19 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
             Err(e) => e.into_response("-"),
         },
         [short_id] if !short_id.is_empty() => match http::method_of(&req) {
-            Method::Get | Method::Head => redirect::handle(req, &env, &ctx, short_id).await,
+            Method::Get | Method::Head => redirect_routed(&req, &env, &ctx, short_id).await,
             _ => method_not_allowed_page("GET, HEAD"),
         },
         _ => redirect::not_found(),
     }
+}
+
+/// A redirect that did not take the entry's fast path (a short id the fast path leaves to
+/// the router, such as `qr`).
+async fn redirect_routed(req: &Request, env: &Env, ctx: &Context, short_id: &str) -> Response {
+    let raw = <web_sys::Request as Clone>::clone(req.inner());
+    let is_get = http::method_of(req) == Method::Get;
+    redirect::handle(raw, &req.inner().url(), env, ctx, short_id, is_get).await
 }
 
 async fn api(req: Request, env: Env, rest: &[&str]) -> Response {

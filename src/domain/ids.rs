@@ -56,6 +56,27 @@ pub fn is_plausible_short_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The path of a serialized WHATWG URL (`Request.url`): from the first `/` after the host
+/// to the query or fragment. Special-scheme serialization always has a path, and `?`/`#`
+/// inside it are percent-encoded, so no full parse is needed.
+pub fn url_path(url: &str) -> &str {
+    let Some(scheme_end) = url.find("://") else {
+        return url;
+    };
+    let after_host = &url[scheme_end + 3..];
+    let path = after_host.find('/').map_or("/", |i| &after_host[i..]);
+    path.find(['?', '#']).map_or(path, |end| &path[..end])
+}
+
+/// The short id a visit addresses, when the path is a single segment that may be one
+/// (`/abc1234` or `/abc1234/`); `None` for the API, admin and QR surfaces and anything else.
+pub fn redirect_target(path: &str) -> Option<&str> {
+    let segment = path.strip_prefix('/')?;
+    let segment = segment.strip_suffix('/').unwrap_or(segment);
+    (!matches!(segment, "v1" | "qr" | "_admin") && is_plausible_short_id(segment))
+        .then_some(segment)
+}
+
 /// `prefix` + ULID (Crockford base32), from a millisecond clock and 16 random bytes.
 pub fn ulid_id(prefix: &str, now_ms: i64, random: [u8; 16]) -> String {
     let rand = u128::from_be_bytes(random) & ((1u128 << 80) - 1);
@@ -89,6 +110,46 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_path_slices_the_serialized_url() {
+        assert_eq!(url_path("https://go.example/abc1234"), "/abc1234");
+        assert_eq!(
+            url_path("https://go.example/abc1234?qr=1&x=%23"),
+            "/abc1234"
+        );
+        assert_eq!(url_path("https://go.example/abc1234#frag"), "/abc1234");
+        assert_eq!(url_path("https://go.example"), "/");
+        assert_eq!(
+            url_path("http://127.0.0.1:8787/v1/links?cursor=a"),
+            "/v1/links"
+        );
+        assert_eq!(url_path("/relative"), "/relative");
+    }
+
+    #[test]
+    fn redirect_target_is_one_plausible_segment() {
+        assert_eq!(redirect_target("/abc1234"), Some("abc1234"));
+        assert_eq!(redirect_target("/abc1234/"), Some("abc1234"));
+        assert_eq!(redirect_target("/summer-grill_24"), Some("summer-grill_24"));
+        for other in [
+            "/",
+            "//",
+            "/v1",
+            "/v1/links",
+            "/qr",
+            "/qr/abc",
+            "/_admin",
+            "/a/b",
+            "/abc%20",
+            "/abc.png",
+            "/abc1234//",
+            "",
+        ] {
+            assert_eq!(redirect_target(other), None, "{other}");
+        }
+        assert_eq!(redirect_target(&format!("/{}", "a".repeat(65))), None);
+    }
+
     use super::*;
 
     #[test]

@@ -10,12 +10,20 @@ use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
 use crate::domain::record::{RedirectRecord, Status};
 use crate::store::{durable, fast};
-use worker::{Cache, Context, Env, Headers, Method, Request, Response};
+use worker::{web_sys, Cache, Context, Env, Headers, Response};
 
 /// How long a confirmed-unknown short id is remembered at a location.
 const NEGATIVE_TTL_SECS: u32 = 30;
 
-pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> Response {
+/// `url` is `req.url()`; `is_get` false for HEAD.
+pub async fn handle(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    short_id: &str,
+    is_get: bool,
+) -> Response {
     if !is_plausible_short_id(short_id) {
         return not_found();
     }
@@ -32,10 +40,8 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
         return not_found();
     };
     // The query string, sliced from the serialized URL (no full URL parse on this path).
-    let full_url = req.inner().url();
-    let query = full_url.split_once('?').map(|(_, q)| q);
+    let query = url.split_once('?').map(|(_, q)| q);
     let now = now_ms();
-    let is_get = req.method() == Method::Get;
     let mut status = record.status(now);
     if status == Status::Active {
         if let Some(max) = record.max_clicks {
@@ -54,20 +60,20 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, short_id: &str) -> R
     // The visit is recorded after the response is on its way; HEAD is not a visit.
     if is_get && stats::recording_on(env) {
         let qr = record.qr_for_query(query).map(str::to_string);
-        ctx.wait_until(stats::record_click(
-            req,
-            env.clone(),
-            record.link_id,
-            qr,
-            now,
-        ));
+        stats::record_click(req, env, ctx, record.link_id, qr, now);
     }
     resp
 }
 
 /// A capped link: a shopper's GET takes a use (exactly `max` shoppers get through); bots,
 /// link previews and HEAD only look whether uses are left.
-async fn capped_status(req: &Request, env: &Env, short_id: &str, max: u64, is_get: bool) -> Status {
+async fn capped_status(
+    req: &web_sys::Request,
+    env: &Env,
+    short_id: &str,
+    max: u64,
+    is_get: bool,
+) -> Status {
     let ua = req.headers().get("user-agent").ok().flatten();
     let shopper = is_get && client::classify(ua.as_deref(), None).bot.is_none();
     let left = if shopper {

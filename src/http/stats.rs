@@ -17,7 +17,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use worker::{Env, Method, Request, RequestInit, Response, Stub};
+use worker::{web_sys, Context, Env, Method, Request, RequestInit, Response, Stub};
 
 /// The Durable Object binding of `LinkClicks` (see wrangler.toml).
 pub const CLICKS_BINDING: &str = "CLICKS";
@@ -46,40 +46,69 @@ pub fn recording_on(env: &Env) -> bool {
 /// How long the first click of a batch waits for others before the batch is delivered.
 pub const BATCH_WINDOW_MS: u64 = 200;
 
-/// A click waiting for delivery: (link id, shard, event).
-type Pending = (String, u32, ClickEvent);
+/// A visit waiting to become a click event: the request (only its headers and `cf` are
+/// read, after the response is sent), the link, the scanned QR code and the time of the visit.
+struct Visit {
+    req: web_sys::Request,
+    link_id: String,
+    qr: Option<String>,
+    now: i64,
+}
 
 thread_local! {
-    /// Clicks of this isolate not yet handed to their shards. Only data lives here: the
-    /// delivery itself always runs inside the `wait_until` of a request that is still alive
+    /// Visits of this isolate not yet handed to their shards. Only data lives here: the
+    /// work on them always runs inside the `wait_until` of a request that is still alive
     /// (the one that opened the batch), so the runtime keeps the isolate until it is done.
-    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<Visit>> = const { RefCell::new(Vec::new()) };
     static BATCH_OPEN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Builds the click event of a visit and queues it for its link's click shard. Runs inside
-/// `ctx.wait_until`, after the redirect is on its way. Clicks are batched per isolate: the
-/// first click of a batch waits `BATCH_WINDOW_MS`, then delivers every queued click with one
-/// Durable Object call per shard; the clicks that arrive meanwhile only append. Failures are
-/// logged, never surfaced.
-pub async fn record_click(req: Request, env: Env, link_id: String, qr: Option<String>, now: i64) {
-    let event = match build_event(&req, &env, qr, now) {
-        Ok(e) => e,
-        Err(e) => {
-            worker::console_error!("click event: {e}");
-            return;
-        }
-    };
-    let shard = shard_for(&event.visitor);
-    PENDING.with(|p| p.borrow_mut().push((link_id, shard, event)));
+/// Most events in one delivery to a shard (bounds the request body and the statement).
+const MAX_EVENTS_PER_CALL: usize = 1000;
+
+/// Queues a visit for recording: all that runs before the response is a push onto a list.
+/// Visits are batched per isolate: the first visit of a batch registers one
+/// `ctx.wait_until` task, which waits `BATCH_WINDOW_MS`, then (every response of the batch
+/// being on its way) builds the click events of all queued visits and delivers them with
+/// one Durable Object call per (link, shard). The visits that arrive meanwhile only append.
+/// Failures are logged, never surfaced.
+pub fn record_click(
+    req: web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    link_id: String,
+    qr: Option<String>,
+    now: i64,
+) {
+    PENDING.with(|p| {
+        p.borrow_mut().push(Visit {
+            req,
+            link_id,
+            qr,
+            now,
+        })
+    });
     if BATCH_OPEN.with(|b| b.replace(true)) {
         return;
     }
-    worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-    BATCH_OPEN.with(|b| b.set(false));
-    let batch = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    deliver_batch(&env, batch).await;
+    let env = env.clone();
+    ctx.wait_until(async move {
+        worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+        BATCH_OPEN.with(|b| b.set(false));
+        let visits = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        let mut batch = Vec::with_capacity(visits.len());
+        for v in visits {
+            match build_event(&Request::from(v.req), &env, v.qr, v.now) {
+                Ok(event) => batch.push((v.link_id, shard_for(&event.visitor), event)),
+                Err(e) => worker::console_error!("click event: {e}"),
+            }
+        }
+        deliver_batch(&env, batch).await;
+    });
 }
+
+/// A click ready for delivery: (link id, shard, event).
+type Pending = (String, u32, ClickEvent);
 
 /// One call per (link, shard), in parallel; one retry each (event ids make a repeated
 /// delivery count once).
@@ -90,7 +119,16 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
     }
     let calls = groups
         .into_iter()
-        .map(|((link_id, shard), events)| async move {
+        .flat_map(|((link_id, shard), events)| {
+            let chunks: Vec<Vec<ClickEvent>> = events
+                .chunks(MAX_EVENTS_PER_CALL)
+                .map(<[ClickEvent]>::to_vec)
+                .collect();
+            chunks
+                .into_iter()
+                .map(move |events| (link_id.clone(), shard, events))
+        })
+        .map(|(link_id, shard, events)| async move {
             let Ok(body) = serde_json::to_string(&events) else {
                 return;
             };
