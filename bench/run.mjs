@@ -4,10 +4,12 @@
 // redirect of the same round) and writes it to bench/RESULTS.md with the machine it ran on.
 //
 // Run through `npm run bench` (installs wrk, builds the worker first). Knobs (environment):
-//   BENCH_ROUNDS=3  BENCH_DURATION=5  (seconds per measurement)  BENCH_WARMUP=2  (seconds)
-//   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=1  (seconds of quiet between runs)
+//   BENCH_ROUNDS=3  BENCH_DURATION=3  (seconds per measurement)  BENCH_WARMUP=2  (seconds)
+//   BENCH_AB_PAIRS=15  BENCH_AB_SECONDS=1  (the head-to-head comparisons behind the goals)
+//   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=0.5  (seconds of quiet between runs)
 //   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
-//   BENCH_OUT=bench/RESULTS.md
+//   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
+//   for investigating; its summary lines need every scenario)
 //
 // Every process started here (three `wrangler dev`s with their workerd children, wrk) is
 // stopped at the end, on failure and on Ctrl-C; the state directories are temporary.
@@ -37,12 +39,14 @@ const num = (name, dflt) => {
 };
 const CFG = {
   rounds: Math.max(1, Math.round(num('BENCH_ROUNDS', 3))),
-  duration: Math.max(1, Math.round(num('BENCH_DURATION', 5))),
+  duration: Math.max(1, Math.round(num('BENCH_DURATION', 3))),
   warmup: Math.round(num('BENCH_WARMUP', 2)),
   threads: Math.max(1, Math.round(num('BENCH_THREADS', 2))),
   connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 2))),
-  settle: num('BENCH_SETTLE', 1),
+  settle: num('BENCH_SETTLE', 0.5),
   coldstartRuns: Math.max(1, Math.round(num('BENCH_COLDSTART_RUNS', 9))),
+  abPairs: Math.max(1, Math.round(num('BENCH_AB_PAIRS', 15))),
+  abSeconds: Math.max(1, Math.round(num('BENCH_AB_SECONDS', 1))),
   direct: process.env.BENCH_DIRECT !== '0',
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
 };
@@ -425,10 +429,20 @@ function script(name) {
   return p;
 }
 
+/**
+ * Every request looks like a shopper's tap: a phone browser (Instagram's in-app one) with an
+ * Instagram referrer, so that recording takes the shopper path (visitor hash, unique-visitor
+ * row), not the cheaper bot path that a bare wrk request (no User-Agent) would take.
+ */
+const SHOPPER_HEADERS = [
+  'User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98 (iPhone15,3; iOS 17_5; en_US; en; scale=3.00; 1290x2796; 604413219)',
+  'Referer: https://l.instagram.com/',
+];
+
 function wrk(url, { lua = 'get', seconds = CFG.duration, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const args = ['-t', String(CFG.threads), '-c', String(CFG.connections), '-d', `${seconds}s`,
-      '--timeout', '10s', '-s', script(lua), url];
+      '--timeout', '10s', ...SHOPPER_HEADERS.flatMap((h) => ['-H', h]), '-s', script(lua), url];
     const p = spawn('wrk', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BENCH_THREADS: String(CFG.threads), ...env },
@@ -535,7 +549,6 @@ async function main() {
     { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
     { id: 'not_found', label: '(c) 404, unknown id', url: on.url + unknown, expect: '404', w: on },
     { id: 'base_404', label: 'baseline (plain JS): 404', url: base.url + unknown, expect: '404', w: base },
-    { id: 'base', label: null, url: base.url + rpath, expect: '302', base: true, w: base },
     { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
     { id: 'base_qr', label: 'baseline (plain JS): the same PNG, Cache API hit', url: base.url + qrPath, expect: '200', w: base },
     {
@@ -587,24 +600,83 @@ async function main() {
     }
   }
 
-  // samples[id] = [{round, r}], rounds alternate direction so that no scenario always follows
-  // the same one; the baseline redirect runs twice per round.
+  // Paired runs: every scenario is measured right next to its reference (the baseline
+  // redirect; the direct baseline for the direct rows), the reference first in even rounds
+  // and second in odd ones, and the scenario order reverses every round. Each ratio is the
+  // scenario's result over its own adjacent reference run, so a drift of the machine over
+  // the minutes of a run cancels out. samples[id] = [{round, r, ref}].
+  const refBase = scenarios.find((s) => s.id === 'base');
+  const refDirect = scenarios.find((s) => s.id === 'd_base');
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+  const measured = scenarios.filter((s) => !s.base && !s.directBase && (only.length === 0 || only.includes(s.id)));
   const samples = {};
+  const record = (s, round, r, ref) => {
+    (samples[s.id] ??= []).push({ round, r, ref });
+    log(`round ${round + 1}/${CFG.rounds} ${s.id.padEnd(14)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latency.p50 / 1000).toFixed(2)} ms  p99 ${(r.latency.p99 / 1000).toFixed(2)} ms`);
+  };
   for (let round = 0; round < CFG.rounds; round++) {
-    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    const order = round % 2 === 0 ? measured : [...measured].reverse();
     for (const s of order) {
-      const r = await runOnce(s, CFG.duration);
-      (samples[s.id] ??= []).push({ round, r });
-      log(`round ${round + 1}/${CFG.rounds} ${s.id.padEnd(14)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.latency.p50 / 1000).toFixed(2)} ms  p99 ${(r.latency.p99 / 1000).toFixed(2)} ms`);
-      await sleep(CFG.settle * 1000);
+      const ref = s.direct ? refDirect : refBase;
+      const pair = round % 2 === 0 ? [ref, s] : [s, ref];
+      const out = [];
+      for (const x of pair) {
+        out.push(await runOnce(x, CFG.duration));
+        await sleep(CFG.settle * 1000);
+      }
+      const [rRef, rS] = round % 2 === 0 ? out : [out[1], out[0]];
+      record(ref, round, rRef, rRef);
+      record(s, round, rS, rRef);
     }
     loads.push(`after round ${round + 1}: ${load()}`);
   }
 
-  // Per round ratios against that round's baseline (mean of its samples), then medians.
-  const baseOf = (id) => (round, field) => mean(samples[id].filter((x) => x.round === round).map((x) => field(x.r)));
-  const baseRound = baseOf('base');
-  const directBaseRound = CFG.direct ? baseOf('d_base') : null;
+  // Head to head: the comparisons the goals are about, each measured by alternating its two
+  // sides in short runs (order flipped every pair), one ratio per pair; the figure is the
+  // median of the pairs, with their interquartile range. Short, adjacent runs see the same
+  // machine, so the drift of a shared VM (±15 % over tens of seconds here) cancels out.
+  const byId = Object.fromEntries(scenarios.map((x) => [x.id, x]));
+  const AB = [
+    ['redirect', 'base', '(a) redirect, recording on ÷ baseline redirect'],
+    ['redirect_off', 'base', '(b) redirect, recording off ÷ baseline redirect'],
+    ['redirect', 'redirect_off', 'recording on ÷ recording off'],
+    ['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect'],
+    ...(CFG.direct ? [
+      ['d_redirect', 'd_base', 'direct: (a) recording on ÷ baseline'],
+      ['d_redirect_off', 'd_base', 'direct: (b) recording off ÷ baseline'],
+      ['d_redirect', 'd_redirect_off', 'direct: recording on ÷ off'],
+    ] : []),
+  ].filter(([a, b]) => only.length === 0 || (only.includes(a) && (only.includes(b) || byId[b].base || byId[b].directBase)));
+  const ab = {};
+  const quantile = (xs, q) => {
+    const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+    if (v.length === 0) return NaN;
+    const i = (v.length - 1) * q;
+    return v[Math.floor(i)] + (v[Math.ceil(i)] - v[Math.floor(i)]) * (i - Math.floor(i));
+  };
+  for (const [a, b, label] of AB) {
+    const ratios = [];
+    for (let i = 0; i < CFG.abPairs; i++) {
+      const order = i % 2 === 0 ? [a, b] : [b, a];
+      const res = {};
+      for (const id of order) {
+        res[id] = await runOnce(byId[id], CFG.abSeconds);
+        await sleep(200);
+      }
+      ratios.push(res[a].rps / res[b].rps);
+    }
+    ab[`${a}/${b}`] = { label, median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75), n: ratios.length };
+    log(`head to head ${label}: ${median(ratios).toFixed(3)} (IQR ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, ${ratios.length} pairs)`);
+  }
+
+  if (only.length) {
+    // A partial run: ratios of what was measured, nothing written.
+    for (const s of measured) {
+      const xs = samples[s.id];
+      console.log(`${s.id.padEnd(16)} ${median(xs.map((x) => x.r.rps)).toFixed(0).padStart(6)} req/s  ÷ reference ${median(xs.map((x) => x.r.rps / x.ref.rps)).toFixed(3)}  [${xs.map((x) => (x.r.rps / x.ref.rps).toFixed(3)).join(' ')}]  runtime CPU ${median(xs.map((x) => x.r.cpu.runtime)).toFixed(3)} ms/req`);
+    }
+    return;
+  }
   const rows = [];
   const warnings = [];
   const seenIds = new Set();
@@ -612,16 +684,15 @@ async function main() {
     if (seenIds.has(s.id)) continue;
     seenIds.add(s.id);
     const xs = samples[s.id];
-    const ref = s.direct || s.directBase ? directBaseRound : baseRound;
     const row = {
       id: s.id,
       label: s.label,
       rps: median(xs.map((x) => x.r.rps)),
       p50: median(xs.map((x) => x.r.latency.p50)) / 1000,
       p99: median(xs.map((x) => x.r.latency.p99)) / 1000,
-      rpsRatio: median(xs.map((x) => x.r.rps / ref(x.round, (r) => r.rps))),
-      p50Ratio: median(xs.map((x) => x.r.latency.p50 / ref(x.round, (r) => r.latency.p50))),
-      p99Ratio: median(xs.map((x) => x.r.latency.p99 / ref(x.round, (r) => r.latency.p99))),
+      rpsRatio: median(xs.map((x) => x.r.rps / x.ref.rps)),
+      p50Ratio: median(xs.map((x) => x.r.latency.p50 / x.ref.latency.p50)),
+      p99Ratio: median(xs.map((x) => x.r.latency.p99 / x.ref.latency.p99)),
       n: xs.length,
       cpu: Object.fromEntries(['runtime', 'proxy', 'wrangler'].map((k) => [k, median(xs.map((x) => x.r.cpu[k]))])),
       requests: xs.reduce((a, x) => a + x.r.requests, 0),
@@ -645,9 +716,10 @@ async function main() {
     }
     rows.push(row);
   }
+  // a ÷ b: per round, each one's ratio to its own adjacent reference, divided; then the median.
   const pairRatio = (a, b) => median(samples[a].map((x) => {
-    const other = samples[b].filter((y) => y.round === x.round).map((y) => y.r.rps);
-    return x.r.rps / mean(other);
+    const other = samples[b].filter((y) => y.round === x.round).map((y) => y.r.rps / y.ref.rps);
+    return (x.r.rps / x.ref.rps) / mean(other);
   }));
   const onOff = pairRatio('redirect', 'redirect_off');
   const qrVsRedirect = pairRatio('qr_cached', 'redirect');
@@ -670,11 +742,13 @@ async function main() {
   const redirect = rows.find((r) => r.id === 'redirect');
   const png512 = criterionMedian('png_512');
   const criterion = criterionAll();
+  const h = (k) => ab[k] ?? { median: NaN, q1: NaN, q3: NaN, n: 0 };
+  const hFmt = (k) => `${h(k).median.toFixed(3)}× (IQR ${h(k).q1.toFixed(3)}–${h(k).q3.toFixed(3)})`;
   const goals = [
-    ['Redirect throughput ≥ 0.95× baseline', `${redirect.rpsRatio.toFixed(3)}×`, redirect.rpsRatio >= 0.95],
-    ['Redirect p99 ≤ 1.2× baseline', `${redirect.p99Ratio.toFixed(3)}×`, redirect.p99Ratio <= 1.2],
-    ['Click recording costs ≤ 5% of redirect throughput', `on/off = ${onOff.toFixed(3)} (cost ${((1 - onOff) * 100).toFixed(1)}%)`, 1 - onOff <= 0.05],
-    ['Cached QR throughput ≥ 0.9× redirect', `${qrVsRedirect.toFixed(3)}× (a); ${qrVsRedirectOff.toFixed(3)}× the recording-off redirect; ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, qrVsRedirect >= 0.9],
+    ['Redirect throughput ≥ 0.95× baseline', `recording on ${hFmt('redirect/base')}; off ${hFmt('redirect_off/base')}`, h('redirect/base').median >= 0.95],
+    ['Redirect p99 ≤ 1.2× baseline', `${redirect.p99Ratio.toFixed(3)}× (main table)`, redirect.p99Ratio <= 1.2],
+    ['Click recording costs ≤ 5% of redirect throughput', `on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)`, 1 - h('redirect/redirect_off').median <= 0.05],
+    ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
     ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
     ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
     ['Compile + instantiate ≤ 50 ms (Node)', cold.totalMs !== undefined ? `${cold.totalMs.toFixed(1)} ms` : `not measured: ${cold.note}`, cold.totalMs !== undefined ? cold.totalMs <= 50 : null],
@@ -695,10 +769,12 @@ async function main() {
   const md = `# Benchmark results
 
 Command: \`npm run bench\` — ${CFG.rounds} rounds × ${CFG.duration} s per scenario (after ${CFG.warmup} s warm-ups),
-\`wrk -t${CFG.threads} -c${CFG.connections}\`, scenarios alternating with the baseline in each round (order reversed
-every other round, baseline redirect twice per round). Figures are medians over the rounds; each ratio is
-the median of the per-round ratios to that round's baseline redirect (\`direct\` rows: to the direct
-baseline).
+\`wrk -t${CFG.threads} -c${CFG.connections}\`, every request with a phone browser's User-Agent and an Instagram
+referrer (a shopper's tap: recording takes the shopper path). Each scenario is run right next to its
+reference, the baseline redirect (\`direct\` rows: the direct baseline), reference first in even rounds and
+second in odd ones, scenario order reversed every round. Figures are medians over the rounds; each ratio
+is the median over the rounds of the scenario's result ÷ its own adjacent reference run; a ÷ b figures
+divide those per-round ratios.
 
 - Date: ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (${Math.round((Date.now() - startedAt) / 1000)} s)
 - Machine: ${mach.nproc} CPUs (nproc), ${mach.cpu}, ${mach.memGiB} GiB, ${mach.kernel}
@@ -720,6 +796,15 @@ ${cpuTable}
 
 Click recording on ÷ off (throughput): ${fmt(onOff, 3)}${CFG.direct ? `; direct: ${fmt(dOnOff, 3)}` : ''}. Cached QR ÷ (a) redirect: ${fmt(qrVsRedirect, 3)};
 ÷ recording-off redirect: ${fmt(qrVsRedirectOff, 3)}; ÷ the JS worker's Cache API hit of the same PNG: ${fmt(qrVsBaseQr, 3)}.
+
+## Head to head (the figures behind the goals)
+
+Each comparison alternates its two sides in ${CFG.abPairs} pairs of ${CFG.abSeconds} s runs (order flipped every pair);
+the figure is the median of the per-pair throughput ratios, with their interquartile range.
+
+| comparison | median | IQR |
+|---|---:|---:|
+${Object.values(ab).map((x) => `| ${x.label} | ${fmt(x.median, 3)} | ${fmt(x.q1, 3)}–${fmt(x.q3, 3)} |`).join('\n')}
 
 ## Bundle and cold start
 

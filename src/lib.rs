@@ -15,16 +15,24 @@ use http::errors::ApiError;
 use http::{admin, links, qr_codes, redirect, with_correlation, Ctx};
 use worker::{event, web_sys, Context, Env, Method, Request, Response};
 
-/// The entry takes the runtime's own request object: the redirect, the hot path, reads
-/// only its URL and method (workers-rs's `Request` wrapper also reads `request.cf` up
-/// front, which the runtime materialises on first access and a redirect does not need).
+/// The entry takes the runtime's own request object: the redirect and the QR image, the
+/// shopper-facing paths, read only its URL, method and a header or two (workers-rs's
+/// `Request` wrapper also reads `request.cf` up front, which neither needs).
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let url = req.url();
-    if let Some(short_id) = domain::ids::redirect_target(domain::ids::url_path(&url)) {
-        let method = req.method();
-        if method == "GET" || method == "HEAD" {
+    let path = domain::ids::url_path(&url);
+    let method = req.method();
+    if method == "GET" || method == "HEAD" {
+        if let Some(short_id) = domain::ids::redirect_target(path) {
             let resp = redirect::handle(req, &url, &env, &ctx, short_id, method == "GET").await;
+            return Ok(resp.into());
+        }
+        if let Some(qr_id) = domain::ids::qr_target(path) {
+            let resp = match http::qr_image::handle(&req, &url, &env, &ctx, qr_id).await {
+                Ok(resp) => resp,
+                Err(e) => plain_error(e, &Request::from(req)),
+            };
             return Ok(resp.into());
         }
     }
@@ -40,7 +48,9 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
         ["v1", rest @ ..] => api(req, env, rest).await,
         ["qr", qr_id] => match http::method_of(&req) {
             Method::Get | Method::Head => {
-                match http::qr_image::handle(&req, &env, &ctx, qr_id).await {
+                match http::qr_image::handle(req.inner(), &req.inner().url(), &env, &ctx, qr_id)
+                    .await
+                {
                     Ok(resp) => resp,
                     Err(e) => plain_error(e, &req),
                 }

@@ -77,6 +77,13 @@ pub fn redirect_target(path: &str) -> Option<&str> {
         .then_some(segment)
 }
 
+/// The QR code id of a `/qr/{qrId}` path (one trailing slash allowed).
+pub fn qr_target(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/qr/")?;
+    let id = id.strip_suffix('/').unwrap_or(id);
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}
+
 /// `prefix` + ULID (Crockford base32), from a millisecond clock and 16 random bytes.
 pub fn ulid_id(prefix: &str, now_ms: i64, random: [u8; 16]) -> String {
     let rand = u128::from_be_bytes(random) & ((1u128 << 80) - 1);
@@ -124,6 +131,15 @@ mod tests {
             "/v1/links"
         );
         assert_eq!(url_path("/relative"), "/relative");
+    }
+
+    #[test]
+    fn qr_target_is_the_segment_after_qr() {
+        assert_eq!(qr_target("/qr/qr_01ABC"), Some("qr_01ABC"));
+        assert_eq!(qr_target("/qr/qr_01ABC/"), Some("qr_01ABC"));
+        for other in ["/qr", "/qr/", "/qr//", "/qr/a/b", "/v1/qr/a", "/abc1234"] {
+            assert_eq!(qr_target(other), None, "{other}");
+        }
     }
 
     #[test]

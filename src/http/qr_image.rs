@@ -6,7 +6,7 @@ use super::text_response;
 use crate::domain::ids::is_ulid_id;
 use crate::domain::qr::{self, Format, Style};
 use crate::store::Store;
-use worker::{Cache, Context, Env, Headers, Request, Response};
+use worker::{web_sys, Cache, Context, Env, Headers, Response};
 
 /// Images never change for a given URL (a QR code's encoded URL and style are fixed).
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -21,10 +21,12 @@ struct Options {
     bg: Option<String>,
 }
 
-fn options(req: &Request) -> Options {
+/// The image options from the query of the serialized request URL.
+fn options(url: &str) -> Options {
     let mut o = Options::default();
-    if let Ok(url) = req.url() {
-        for (k, v) in url.query_pairs() {
+    if let Some((_, query)) = url.split_once('?') {
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match k.as_ref() {
                 "format" => &mut o.format,
                 "size" => &mut o.size,
@@ -55,7 +57,7 @@ fn cache_key(qr_id: &str, o: &Options) -> String {
     )
 }
 
-fn etag_matches(req: &Request, etag: &str) -> bool {
+fn etag_matches(req: &web_sys::Request, etag: &str) -> bool {
     req.headers()
         .get("if-none-match")
         .ok()
@@ -70,8 +72,10 @@ fn not_modified(etag: &str) -> Response {
     text_response(304, String::new(), headers)
 }
 
+/// `url` is `req.url()`.
 pub async fn handle(
-    req: &Request,
+    req: &web_sys::Request,
+    url: &str,
     env: &Env,
     ctx: &Context,
     qr_id: &str,
@@ -79,22 +83,22 @@ pub async fn handle(
     if !is_ulid_id("qr_", qr_id) {
         return Err(ApiError::not_found("QR code"));
     }
-    let opts = options(req);
+    let opts = options(url);
     let key = cache_key(qr_id, &opts);
     let cache = Cache::default();
-    if let Ok(Some(mut hit)) = cache.get(key.as_str(), true).await {
+    if let Ok(Some(hit)) = cache.get(key.as_str(), true).await {
         let etag = hit.headers().get("etag").ok().flatten().unwrap_or_default();
         if etag_matches(req, &etag) {
             return Ok(not_modified(&etag));
         }
-        // Cached responses have immutable headers: answer with a fresh one.
+        // Cached responses have immutable headers: answer with a fresh response around the
+        // cached body stream (the bytes never pass through Wasm).
         let headers = hit.headers().clone();
         let _ = headers.set("x-qr-cache", "hit");
-        let body = hit.bytes().await.unwrap_or_default();
         return Ok(Response::builder()
             .with_status(200)
             .with_headers(headers)
-            .fixed(body));
+            .body(hit.body().clone()));
     }
 
     let store = Store::new(env)?;
