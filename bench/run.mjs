@@ -5,7 +5,7 @@
 //
 // Run through `npm run bench` (installs wrk, builds the worker first). Knobs (environment):
 //   BENCH_ROUNDS=3  BENCH_DURATION=3  (seconds per measurement)  BENCH_WARMUP=2  (seconds)
-//   BENCH_AB_PAIRS=15  BENCH_AB_SECONDS=1  (the head-to-head comparisons behind the goals)
+//   BENCH_AB_PAIRS=11  BENCH_AB_SECONDS=2  (the head-to-head comparisons behind the goals)
 //   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=0.5  (seconds of quiet between runs)
 //   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
 //   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
@@ -45,8 +45,8 @@ const CFG = {
   connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 2))),
   settle: num('BENCH_SETTLE', 0.5),
   coldstartRuns: Math.max(1, Math.round(num('BENCH_COLDSTART_RUNS', 9))),
-  abPairs: Math.max(1, Math.round(num('BENCH_AB_PAIRS', 15))),
-  abSeconds: Math.max(1, Math.round(num('BENCH_AB_SECONDS', 1))),
+  abPairs: Math.max(1, Math.round(num('BENCH_AB_PAIRS', 11))),
+  abSeconds: Math.max(1, Math.round(num('BENCH_AB_SECONDS', 2))),
   direct: process.env.BENCH_DIRECT !== '0',
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
 };

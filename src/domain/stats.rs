@@ -34,6 +34,89 @@ pub struct ClickEvent {
     pub visitor: String,
 }
 
+/// Field and row separators of the visits text the redirect's glue reads in one call per
+/// batch (ASCII unit and record separators: control characters no header value may hold;
+/// the glue also blanks them out, so a row can never spill into another).
+pub const VISIT_FIELD_SEP: char = '\u{1f}';
+pub const VISIT_ROW_SEP: char = '\u{1e}';
+
+/// What a visit's request says about the visitor, as read by the glue: User-Agent, Referer,
+/// client IP, and from `request.cf` country, colo and `botManagement.verifiedBot`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VisitFields<'a> {
+    pub user_agent: &'a str,
+    pub referer: &'a str,
+    pub ip: &'a str,
+    pub country: &'a str,
+    pub colo: &'a str,
+    /// `"1"` / `"0"` when the runtime said, `""` when it did not.
+    pub verified_bot: &'a str,
+}
+
+/// Splits the visits text into exactly `expected` rows of six fields; `None` when the text
+/// has another shape (then nothing of the batch is trusted).
+pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>> {
+    if expected == 0 {
+        return text.is_empty().then(Vec::new);
+    }
+    let rows: Vec<&str> = text.split(VISIT_ROW_SEP).collect();
+    if rows.len() != expected {
+        return None;
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut f = row.split(VISIT_FIELD_SEP);
+            let v = VisitFields {
+                user_agent: f.next()?,
+                referer: f.next()?,
+                ip: f.next()?,
+                country: f.next()?,
+                colo: f.next()?,
+                verified_bot: f.next()?,
+            };
+            f.next().is_none().then_some(v)
+        })
+        .collect()
+}
+
+/// The click event of one visit (pure: the clock, the randomness and the key come in).
+pub fn click_event(
+    v: &VisitFields<'_>,
+    visitor_key: &[u8],
+    qr: Option<String>,
+    now: i64,
+    random: [u8; 16],
+) -> ClickEvent {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let verified = match v.verified_bot {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    };
+    let ua = some(v.user_agent);
+    let info = crate::domain::client::classify(ua.as_deref(), verified);
+    ClickEvent {
+        id: crate::domain::ids::ulid_id("clk_", now, random),
+        ts: now,
+        country: some(v.country).unwrap_or_else(|| "unknown".into()),
+        colo: v.colo.to_string(),
+        device: info.device.as_str().to_string(),
+        os: info.os.to_string(),
+        browser: info.browser.to_string(),
+        referrer: crate::domain::client::referrer_host(some(v.referer).as_deref())
+            .unwrap_or_default(),
+        qr: qr.unwrap_or_default(),
+        bot: info.bot.unwrap_or("").to_string(),
+        // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
+        visitor: crate::domain::client::visitor_hash(
+            visitor_key,
+            now.div_euclid(DAY_MS) as u64,
+            v.ip,
+            v.user_agent,
+        ),
+    }
+}
+
 /// The shard of a visitor: a stable function of its hash.
 pub fn shard_for(visitor: &str) -> u32 {
     let h = visitor.bytes().fold(2_166_136_261u32, |h, b| {
@@ -177,6 +260,92 @@ pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
 
 #[cfg(test)]
 mod tests {
+    fn row(fields: [&str; 6]) -> String {
+        fields.join(&VISIT_FIELD_SEP.to_string())
+    }
+
+    #[test]
+    fn visits_text_splits_into_rows_of_six_fields() {
+        let phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98";
+        let text = [
+            row([
+                phone,
+                "https://l.instagram.com/",
+                "203.0.113.9",
+                "US",
+                "DFW",
+                "0",
+            ]),
+            row(["facebookexternalhit/1.1", "", "198.51.100.1", "", "", ""]),
+        ]
+        .join(&VISIT_ROW_SEP.to_string());
+        let v = parse_visits(&text, 2).expect("two rows");
+        assert_eq!(v[0].user_agent, phone);
+        assert_eq!(v[0].country, "US");
+        assert_eq!(v[1].referer, "");
+        assert_eq!(v[1].verified_bot, "");
+        // Any other shape is refused whole.
+        assert_eq!(parse_visits(&text, 3), None);
+        assert_eq!(parse_visits(&text, 1), None);
+        let five = ["a", "b", "c", "d", "e"].join(&VISIT_FIELD_SEP.to_string());
+        assert_eq!(parse_visits(&five, 1), None);
+        let seven = format!(
+            "{}{}x",
+            row(["a", "b", "c", "d", "e", "f"]),
+            VISIT_FIELD_SEP
+        );
+        assert_eq!(parse_visits(&seven, 1), None);
+        assert_eq!(parse_visits("", 0), Some(vec![]));
+        assert_eq!(parse_visits("x", 0), None);
+    }
+
+    #[test]
+    fn click_event_of_a_phone_tap_and_of_a_preview_bot() {
+        let tap = VisitFields {
+            user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98",
+            referer: "https://l.instagram.com/?u=x",
+            ip: "203.0.113.9",
+            country: "US",
+            colo: "DFW",
+            verified_bot: "0",
+        };
+        let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        let e = click_event(&tap, b"k", Some("qr_1".into()), now, [7; 16]);
+        assert_eq!(e.ts, now);
+        assert!(e.id.starts_with("clk_") && e.id.len() == 30, "{}", e.id);
+        assert_eq!((e.country.as_str(), e.colo.as_str()), ("US", "DFW"));
+        assert_eq!(e.device, "mobile");
+        assert_eq!(e.os, "ios");
+        assert_eq!(e.referrer, "l.instagram.com");
+        assert_eq!(e.qr, "qr_1");
+        assert_eq!(e.bot, "");
+        assert_eq!(
+            e.visitor,
+            crate::domain::client::visitor_hash(b"k", 20_454, "203.0.113.9", tap.user_agent)
+        );
+        assert!(!e.visitor.contains("203.0.113.9"));
+
+        let preview = VisitFields {
+            user_agent: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            ..VisitFields::default()
+        };
+        let b = click_event(&preview, b"k", None, now, [1; 16]);
+        assert_eq!(b.device, "bot");
+        assert!(!b.bot.is_empty());
+        assert_eq!(b.country, "unknown");
+        assert_eq!((b.referrer.as_str(), b.qr.as_str()), ("", ""));
+
+        // A verified bot by the runtime's word, whatever its user agent says.
+        let verified = VisitFields {
+            verified_bot: "1",
+            ..tap.clone()
+        };
+        assert_eq!(
+            click_event(&verified, b"k", None, now, [2; 16]).device,
+            "bot"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -4,20 +4,19 @@
 use super::auth::authenticate;
 use super::errors::ApiError;
 use super::links::load_link;
-use super::{json_data, now_ms, random16, Ctx};
-use crate::domain::client;
+use super::{json_data, now_ms, random_bytes, Ctx};
 use crate::domain::error::FieldError;
-use crate::domain::ids::ulid_id;
 use crate::domain::stats::{
-    answer, ceil_to, floor_to, shard_for, shard_name, ClickEvent, Granularity, Partial,
-    CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
+    answer, ceil_to, click_event, floor_to, parse_visits, shard_for, shard_name, ClickEvent,
+    Granularity, Partial, CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
 };
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use worker::{web_sys, Context, Env, Method, Request, RequestInit, Response, Stub};
+use wasm_bindgen::prelude::*;
+use worker::{js_sys, web_sys, Context, Env, Method, Request, RequestInit, Response, Stub};
 
 /// The Durable Object binding of `LinkClicks` (see wrangler.toml).
 pub const CLICKS_BINDING: &str = "CLICKS";
@@ -96,15 +95,69 @@ pub fn record_click(
         worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
         BATCH_OPEN.with(|b| b.set(false));
         let visits = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-        let mut batch = Vec::with_capacity(visits.len());
-        for v in visits {
-            match build_event(&Request::from(v.req), &env, v.qr, v.now) {
-                Ok(event) => batch.push((v.link_id, shard_for(&event.visitor), event)),
-                Err(e) => worker::console_error!("click event: {e}"),
-            }
+        match build_events(&env, visits) {
+            Ok(batch) => deliver_batch(&env, batch).await,
+            Err(e) => worker::console_error!("click events: {e}"),
         }
-        deliver_batch(&env, batch).await;
     });
+}
+
+#[wasm_bindgen(inline_js = r#"
+const FIELD = "\u001f", ROW = "\u001e", SEPS = /[\u001e\u001f]/g;
+const clean = (v) => (v == null ? "" : String(v).replace(SEPS, " "));
+export function visit_fields(requests) {
+  const rows = new Array(requests.length);
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i], h = r.headers, cf = r.cf || {};
+    const bot = cf.botManagement ? cf.botManagement.verifiedBot : undefined;
+    rows[i] = [h.get("user-agent"), h.get("referer"), h.get("cf-connecting-ip") ?? h.get("x-real-ip"),
+      cf.country, cf.colo, bot === true ? "1" : bot === false ? "0" : ""].map(clean).join(FIELD);
+  }
+  return rows.join(ROW);
+}
+"#)]
+extern "C" {
+    /// The six `VisitFields` of every request, in one call (see `domain::stats::parse_visits`).
+    fn visit_fields(requests: &js_sys::Array) -> String;
+}
+
+/// The click events of a batch of visits: one JS call reads what the requests say
+/// (headers and `cf`), one `getRandomValues` call supplies every event id's randomness; the
+/// rest is pure (`domain::stats::click_event`).
+fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError> {
+    let requests: js_sys::Array = visits.iter().map(|v| JsValue::from(&v.req)).collect();
+    let text = visit_fields(&requests);
+    let fields = parse_visits(&text, visits.len())
+        .ok_or_else(|| ApiError::new(500, "internal", "unreadable visit fields"))?;
+    let mut random = vec![0u8; 16 * visits.len()];
+    random_bytes(&mut random)?;
+    let key = visitor_key(env);
+    Ok(visits
+        .into_iter()
+        .zip(fields.iter())
+        .zip(random.chunks_exact(16))
+        .map(|((v, f), r)| {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(r);
+            let event = click_event(f, key.as_bytes(), v.qr, v.now, bytes);
+            (v.link_id, shard_for(&event.visitor), event)
+        })
+        .collect())
+}
+
+/// The visitor-hash key (`VISITOR_HASH_SECRET`), read once per isolate.
+fn visitor_key(env: &Env) -> String {
+    thread_local! {
+        static SECRET: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
+    }
+    SECRET.with(|s| {
+        s.get_or_init(|| {
+            env.secret("VISITOR_HASH_SECRET")
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        })
+        .clone()
+    })
 }
 
 /// A click ready for delivery: (link id, shard, event).
@@ -164,64 +217,6 @@ async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Re
             resp.status_code()
         )))
     }
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
-
-fn build_event(
-    req: &Request,
-    env: &Env,
-    qr: Option<String>,
-    now: i64,
-) -> Result<ClickEvent, ApiError> {
-    let ua = header(req, "user-agent");
-    let cf = req.cf();
-    let verified = cf
-        .and_then(|c| c.bot_management())
-        .map(|b| b.verified_bot());
-    let info = client::classify(ua.as_deref(), verified);
-    let referrer = client::referrer_host(header(req, "referer").as_deref()).unwrap_or_default();
-    let country = cf
-        .and_then(|c| c.country())
-        .unwrap_or_else(|| "unknown".into());
-    let colo = cf.map(|c| c.colo()).unwrap_or_default();
-    // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
-    let ip = header(req, "cf-connecting-ip")
-        .or_else(|| header(req, "x-real-ip"))
-        .unwrap_or_default();
-    thread_local! {
-        // Secrets are fixed for the life of an isolate: read once.
-        static SECRET: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
-    }
-    let secret = SECRET.with(|s| {
-        s.get_or_init(|| {
-            env.secret("VISITOR_HASH_SECRET")
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        })
-        .clone()
-    });
-    let visitor = client::visitor_hash(
-        secret.as_bytes(),
-        now.div_euclid(DAY_MS) as u64,
-        &ip,
-        ua.as_deref().unwrap_or(""),
-    );
-    Ok(ClickEvent {
-        id: ulid_id("clk_", now, random16()?),
-        ts: now,
-        country,
-        colo,
-        device: info.device.as_str().to_string(),
-        os: info.os.to_string(),
-        browser: info.browser.to_string(),
-        referrer,
-        qr: qr.unwrap_or_default(),
-        bot: info.bot.unwrap_or("").to_string(),
-        visitor,
-    })
 }
 
 /// `GET /v1/links/{linkId}/stats?from&to&granularity`.
