@@ -1,5 +1,5 @@
 // Cold-start proxy: compiles build/index_bg.wasm and instantiates it through the real
-// wasm-bindgen glue (build/index.js, as worker-build emitted it), once, in this fresh process,
+// wasm-bindgen glue (build/index.js, as scripts/build.mjs bundled it), once, in this fresh process,
 // and prints one JSON line. bench/run.mjs runs it several times, each in a new process (V8
 // caches compiled modules within a process, so a second compile here would measure nothing).
 //
@@ -7,7 +7,7 @@
 //   node bench/coldstart.mjs <build dir> --probe  → exit 0 when this Node can compile the module
 //
 // The glue's two runtime imports are supplied without changing its code: `cloudflare:workers`
-// (only `WorkerEntrypoint`, a base class) and the `.wasm` module import (the module compiled
+// (only `DurableObject`, a base class) and the `.wasm` module import (the module compiled
 // here). Everything else — the import object, `new WebAssembly.Instance`, `__wbindgen_start`,
 // the module's own initialisation — is the glue's.
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -61,7 +61,7 @@ const file = join(tmp, 'glue.mjs');
 writeFileSync(file, src);
 
 // The Workers globals the glue touches at load time.
-globalThis.__benchCloudflareWorkers = { WorkerEntrypoint: class WorkerEntrypoint {} };
+globalThis.__benchCloudflareWorkers = { WorkerEntrypoint: class WorkerEntrypoint {}, DurableObject: class DurableObject {} };
 globalThis.addEventListener ??= () => {};
 
 // Time spent inside `new WebAssembly.Instance` (the glue calls it once at load).
@@ -83,7 +83,7 @@ try {
   globalThis.__benchWasmModule = module;
   const mod = await import(pathToFileURL(file).href);
   const t2 = performance.now();
-  if (typeof mod.default !== 'function') throw new Error('glue did not export the worker entry');
+  if (typeof mod.default?.fetch !== 'function') throw new Error('the bundle did not export the worker entry');
   console.log(JSON.stringify({
     node: process.version,
     v8: process.versions.v8,

@@ -208,8 +208,8 @@ function criterionMedian(id) {
 
 function snapshotWorker(dir) {
   mkdirSync(dir, { recursive: true });
-  // The whole output (index.js imports its siblings), without worker-build's staging directory.
-  cpSync(BUILD, dir, { recursive: true, filter: (src) => !relative(BUILD, src).startsWith('.tmp') });
+  // The whole output (index.js imports its siblings), without the build's staging directory.
+  cpSync(BUILD, dir, { recursive: true, filter: (src) => !relative(BUILD, src).startsWith('.stage') });
   const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
   const out = [];
   let inBuild = false;

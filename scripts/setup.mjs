@@ -1,6 +1,6 @@
 // Installs, idempotently and at pinned versions, what a fresh machine lacks to build, run,
-// test and benchmark the worker. Nothing is downloaded from GitHub: worker-build is pointed at
-// the local wasm-bindgen (crates.io), wasm-opt (npm `binaryen`) and esbuild (npm).
+// test and benchmark the worker. Nothing is downloaded from GitHub: scripts/build.mjs uses the
+// wasm-bindgen CLI (crates.io), wasm-opt (npm `binaryen`) and esbuild (npm) installed here.
 //
 //   node scripts/setup.mjs           build + run prerequisites
 //   node scripts/setup.mjs --test    … plus what the tests need (QR decoder, SVG rasterizer,
@@ -11,7 +11,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, run, output, ensureDevVars } from './lib.mjs';
 
-export const WORKER_BUILD_VERSION = '0.8.7';
 /** Schemathesis from PyPI, at this version (its dependencies: tests/schemathesis.requirements.txt). */
 export const SCHEMATHESIS_VERSION = '4.32.5';
 const args = new Set(process.argv.slice(2));
@@ -31,11 +30,6 @@ function ensureRust() {
   if (!targets.split('\n').includes('wasm32-unknown-unknown')) {
     log('adding the wasm32-unknown-unknown target');
     run('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
-  }
-  const wb = output('worker-build', ['--version']) ?? '';
-  if (!wb.includes(WORKER_BUILD_VERSION)) {
-    log(`installing worker-build ${WORKER_BUILD_VERSION} (first time only, ~5 min)`);
-    run('cargo', ['install', 'worker-build', '--version', WORKER_BUILD_VERSION, '--locked']);
   }
   const want = lockedWasmBindgen();
   const have = output('wasm-bindgen', ['--version']) ?? '';

@@ -63,6 +63,9 @@ impl DurableObject for IdempotencyKey {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
+        // The body is read before the row: between reading the row and writing the claim there
+        // must be no await, or a concurrent request to this object could claim in between.
+        let body = req.text().await?;
         let sql = self.state.storage().sql();
         let now = worker::Date::now().as_millis() as i64;
         let rows: Vec<Row> = sql
@@ -74,7 +77,7 @@ impl DurableObject for IdempotencyKey {
         let row = rows.into_iter().next();
         match (req.method(), url.path()) {
             (Method::Post, "/begin") => {
-                let hash = req.text().await?;
+                let hash = body;
                 let answer = match row {
                     Some(r) if r.hash != hash => Begin::Conflict,
                     Some(r) if r.state == "done" => Begin::Done {
@@ -99,7 +102,8 @@ impl DurableObject for IdempotencyKey {
                 Response::from_json(&answer)
             }
             (Method::Post, "/finish") => {
-                let f: Finish = req.json().await?;
+                let f: Finish = serde_json::from_str(&body)
+                    .map_err(|e| worker::Error::RustError(format!("bad finish body: {e}")))?;
                 sql.exec(
                     "UPDATE entry SET state = 'done', status = ?, body = ?, at = ? WHERE k = 1",
                     vec![V::from(i64::from(f.status)), V::from(f.body), V::from(now)],
