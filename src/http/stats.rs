@@ -127,8 +127,7 @@ extern "C" {
 fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError> {
     let requests: js_sys::Array = visits.iter().map(|v| JsValue::from(&v.req)).collect();
     let text = visit_fields(&requests);
-    let fields = parse_visits(&text, visits.len())
-        .ok_or_else(|| ApiError::new(500, "internal", "unreadable visit fields"))?;
+    let fields = parse_visits(&text, visits.len()).ok_or_else(ApiError::internal)?;
     let mut random = vec![0u8; 16 * visits.len()];
     random_bytes(&mut random)?;
     let key = visitor_key(env);
@@ -137,8 +136,7 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
         .zip(fields.iter())
         .zip(random.chunks_exact(16))
         .map(|((v, f), r)| {
-            let mut bytes = [0u8; 16];
-            bytes.copy_from_slice(r);
+            let bytes: [u8; 16] = r.try_into().unwrap_or_default();
             let event = click_event(f, key.as_bytes(), v.qr, v.now, bytes);
             (v.link_id, shard_for(&event.visitor), event)
         })
