@@ -13,7 +13,8 @@ pub mod store;
 
 use http::errors::ApiError;
 use http::{admin, links, qr_codes, redirect, with_correlation, Ctx};
-use worker::{event, web_sys, Context, Env, Method, Request, Response};
+use wasm_bindgen::prelude::*;
+use worker::{event, js_sys, web_sys, Context, Env, Method, Request, Response};
 
 /// The entry takes the runtime's own request object: the redirect and the QR image, the
 /// shopper-facing paths, read only its URL, method and a header or two (workers-rs's
@@ -25,8 +26,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let method = req.method();
     if method == "GET" || method == "HEAD" {
         if let Some(short_id) = domain::ids::redirect_target(path) {
-            let resp = redirect::handle(req, &url, &env, &ctx, short_id, method == "GET").await;
-            return Ok(resp.into());
+            return Ok(redirect::handle(req, &url, &env, &ctx, short_id, method == "GET").await);
         }
         if let Some(qr_id) = domain::ids::qr_target(path) {
             let resp = match http::qr_image::handle(&req, &url, &env, &ctx, qr_id).await {
@@ -37,6 +37,36 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
         }
     }
     Ok(route(Request::from(req), env, ctx).await.into())
+}
+
+/// The redirect's fast path, in two synchronous halves that `src/worker.js` joins with one
+/// `then` (an async export pays for wasm-bindgen's promise and closure bridging on every
+/// call). First half: for a `GET|HEAD /{shortId}`, the KV read of its record, not awaited;
+/// `undefined` for any other request (the entry then calls `fetch`).
+#[wasm_bindgen]
+pub fn redirect_lookup(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
+    let method = req.method();
+    if method != "GET" && method != "HEAD" {
+        return None;
+    }
+    let url = req.url();
+    let short_id = domain::ids::redirect_target(domain::ids::url_path(&url))?;
+    store::fast::redirect_read(env, short_id).ok()
+}
+
+/// Second half: the response from the record the lookup returned. `undefined` when the
+/// record alone cannot answer (a KV miss, which asks the link's home object; a capped link);
+/// the entry then calls `fetch`, which takes the full path.
+#[wasm_bindgen]
+pub fn redirect_answer(
+    req: web_sys::Request,
+    env: &Env,
+    ctx: worker::worker_sys::Context,
+    raw: Option<String>,
+) -> Option<web_sys::Response> {
+    let url = req.url();
+    let is_get = req.method() == "GET";
+    redirect::answer_now(req, &url, env, &Context::new(ctx), &raw?, is_get)
 }
 
 async fn route(req: Request, env: Env, ctx: Context) -> Response {
@@ -74,7 +104,8 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
 async fn redirect_routed(req: &Request, env: &Env, ctx: &Context, short_id: &str) -> Response {
     let raw = <web_sys::Request as Clone>::clone(req.inner());
     let is_get = http::method_of(req) == Method::Get;
-    redirect::handle(raw, &req.inner().url(), env, ctx, short_id, is_get).await
+    let resp = redirect::handle(raw, &req.inner().url(), env, ctx, short_id, is_get).await;
+    Response::from(resp)
 }
 
 async fn api(req: Request, env: Env, rest: &[&str]) -> Response {

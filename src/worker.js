@@ -37,12 +37,27 @@ export default {
   fetch(request, env, ctx) {
     recover();
     try {
-      return wasm.fetch(request, env, ctx).catch(watch);
+      // A redirect: the KV read, then the answer, both synchronous Rust (see
+      // `redirect_lookup` in src/lib.rs); anything they leave, and a failed KV read, goes
+      // to `fetch`, the full path.
+      const lookup = wasm.redirect_lookup(request, env);
+      if (lookup === undefined) return wasm.fetch(request, env, ctx).catch(watch);
+      return lookup
+        .then(
+          (raw) => answer(request, env, ctx, raw),
+          () => wasm.fetch(request, env, ctx),
+        )
+        .catch(watch);
     } catch (e) {
       return watch(e);
     }
   },
 };
+
+function answer(request, env, ctx, raw) {
+  recover();
+  return wasm.redirect_answer(request, env, ctx, raw) ?? wasm.fetch(request, env, ctx);
+}
 
 // A Durable Object class whose state lives in Rust: the Rust object is (re)built for the
 // current instance (rebuilt after a reset), and every handler goes through the same trap watch.

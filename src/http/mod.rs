@@ -33,8 +33,9 @@ pub fn json_data(status: u16, data_json: &str) -> Response {
     text_response(status, format!("{{\"data\":{data_json}}}"), headers)
 }
 
+/// Milliseconds since the epoch (`Date.now()`, without constructing a `Date`).
 pub fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
+    worker::js_sys::Date::now() as i64
 }
 
 /// Fills `buf` from the platform CSPRNG (crypto.getRandomValues in Workers).

@@ -10,6 +10,7 @@ use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
 use crate::domain::record::{RedirectRecord, Status};
 use crate::store::{durable, fast};
+use wasm_bindgen::prelude::*;
 use worker::{web_sys, Cache, Context, Env, Headers, Response};
 
 /// How long a confirmed-unknown short id is remembered at a location.
@@ -23,24 +24,22 @@ pub async fn handle(
     ctx: &Context,
     short_id: &str,
     is_get: bool,
-) -> Response {
+) -> web_sys::Response {
     if !is_plausible_short_id(short_id) {
-        return not_found();
+        return not_found().into();
     }
     let raw = match fast::redirect_raw(env, short_id).await {
         Ok(Some(raw)) => raw,
         Ok(None) => match authoritative(env, ctx, short_id).await {
             Some(raw) => raw,
-            None => return not_found(),
+            None => return not_found().into(),
         },
-        Err(_) => return unavailable(),
+        Err(_) => return unavailable().into(),
     };
     let Ok(record) = serde_json::from_str::<RedirectRecord>(&raw) else {
         worker::console_error!("unreadable redirect record for a short id");
-        return not_found();
+        return not_found().into();
     };
-    // The query string, sliced from the serialized URL (no full URL parse on this path).
-    let query = url.split_once('?').map(|(_, q)| q);
     let now = now_ms();
     let mut status = record.status(now);
     if status == Status::Active {
@@ -48,13 +47,51 @@ pub async fn handle(
             status = capped_status(&req, env, short_id, max, is_get).await;
         }
     }
+    answer(req, url, env, ctx, record, status, now, is_get)
+}
+
+/// The answer from a record KV returned, without awaiting anything: the entry module's
+/// fast path (`redirect_answer` in lib.rs), which saves the async bridge. `None` when the
+/// record needs more than that (a capped link takes a use from its home object) or cannot
+/// be read; the caller then takes the full path, `handle`.
+pub fn answer_now(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    raw: &str,
+    is_get: bool,
+) -> Option<web_sys::Response> {
+    let record = serde_json::from_str::<RedirectRecord>(raw).ok()?;
+    let now = now_ms();
+    let status = record.status(now);
+    if status == Status::Active && record.max_clicks.is_some() {
+        return None;
+    }
+    Some(answer(req, url, env, ctx, record, status, now, is_get))
+}
+
+/// The response for a link in `status`, and the visit queued for recording.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    record: RedirectRecord,
+    status: Status,
+    now: i64,
+    is_get: bool,
+) -> web_sys::Response {
+    // The query string, sliced from the serialized URL (no full URL parse on this path).
+    let query = url.split_once('?').map(|(_, q)| q);
     let resp = match status {
         Status::Active => found(&record.location(query)),
-        Status::Unavailable => return unavailable(),
+        Status::Unavailable => return unavailable().into(),
         inactive => match &record.fallback {
             Some(fallback) => found(fallback),
-            None if inactive == Status::Pending => not_found(),
-            None => gone(),
+            None if inactive == Status::Pending => not_found().into(),
+            None => gone().into(),
         },
     };
     // The visit is recorded after the response is on its way; HEAD is not a visit.
@@ -114,12 +151,24 @@ async fn authoritative(env: &Env, ctx: &Context, short_id: &str) -> Option<Strin
     }
 }
 
+#[wasm_bindgen(inline_js = r#"
+export function bodiless_response(status, location, cacheControl) {
+  return new Response(null, { status, headers: { location, "cache-control": cacheControl } });
+}
+"#)]
+extern "C" {
+    /// A response without a body, built in one call of the runtime's constructor (a
+    /// `Headers` object filled by `set` calls and then copied costs several times that).
+    fn bodiless_response(status: u16, location: &str, cache_control: &JsValue)
+        -> web_sys::Response;
+}
+
 /// A 302 that no cache keeps (a cached redirect would hide edits and clicks).
-pub fn found(location: &str) -> Response {
-    let headers = Headers::new();
-    let _ = headers.set("location", location);
-    let _ = headers.set("cache-control", "private, no-store");
-    text_response(302, String::new(), headers)
+pub fn found(location: &str) -> web_sys::Response {
+    thread_local! {
+        static NO_STORE: JsValue = JsValue::from_str("private, no-store");
+    }
+    NO_STORE.with(|no_store| bodiless_response(302, location, no_store))
 }
 
 pub fn not_found() -> Response {

@@ -27,12 +27,20 @@ thread_local! {
         let _ = js_sys::Reflect::set(&o, &"cacheTtl".into(), &JsValue::from(REDIRECT_CACHE_TTL as f64));
         o.into()
     };
+    static BINDING: JsValue = JsValue::from_str(KV_BINDING);
 }
 
 /// The raw redirect record of `short_id` (`Err` when KV failed).
 pub async fn redirect_raw(env: &Env, short_id: &str) -> Result<Option<String>, JsValue> {
-    let ns: KvNamespace =
-        js_sys::Reflect::get(env, &JsValue::from_str(KV_BINDING))?.unchecked_into();
-    let promise = TEXT_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))?;
-    Ok(JsFuture::from(promise).await?.as_string())
+    Ok(JsFuture::from(redirect_read(env, short_id)?)
+        .await?
+        .as_string())
+}
+
+/// The KV read behind `redirect_raw`, not awaited: a promise of the record's text or null.
+pub fn redirect_read(env: &Env, short_id: &str) -> Result<js_sys::Promise, JsValue> {
+    let ns: KvNamespace = BINDING
+        .with(|b| js_sys::Reflect::get(env, b))?
+        .unchecked_into();
+    TEXT_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))
 }
