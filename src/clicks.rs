@@ -6,7 +6,7 @@
 //! over. Every stats query reads aggregates and raw rows together, so the answer is the same
 //! before and after a roll-up, and storage per link grows with active hours, not with clicks.
 
-use crate::domain::stats::{floor_to, ClickEvent, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
+use crate::domain::stats::{check_batch, floor_to, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
 use serde::Deserialize;
 use std::cell::Cell;
 use worker::{
@@ -21,10 +21,10 @@ pub const ROLLUP_EVERY_MS: i64 = HOUR_MS;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
-  id TEXT PRIMARY KEY, ts INTEGER NOT NULL, country TEXT NOT NULL, colo TEXT NOT NULL,
+  ts INTEGER NOT NULL, id TEXT NOT NULL, country TEXT NOT NULL, colo TEXT NOT NULL,
   device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referrer TEXT NOT NULL,
-  qr TEXT NOT NULL, bot TEXT NOT NULL, visitor TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+  qr TEXT NOT NULL, bot TEXT NOT NULL, visitor TEXT NOT NULL,
+  PRIMARY KEY (ts, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (
   hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
   browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS hourly (
 CREATE TABLE IF NOT EXISTS visitors (
   day INTEGER NOT NULL, visitor TEXT NOT NULL, first_hour INTEGER NOT NULL,
   PRIMARY KEY (day, visitor)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS shopper_visitor AFTER INSERT ON events WHEN NEW.bot = ''
+BEGIN
+  INSERT OR IGNORE INTO visitors (day, visitor, first_hour)
+    VALUES (NEW.ts / 86400000, NEW.visitor, NEW.ts - NEW.ts % 3600000);
+END;
 CREATE TABLE IF NOT EXISTS uniq_hourly (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 ";
 
@@ -68,7 +73,7 @@ impl DurableObject for LinkClicks {
             (Method::Post, "/events") => {
                 let body = req.text().await?;
                 // Checked whole before anything is stored: a malformed batch stores nothing.
-                if let Err(e) = serde_json::from_str::<Vec<ClickEvent>>(&body) {
+                if let Err(e) = check_batch(&body) {
                     return Response::error(format!("bad click batch: {e}"), 400);
                 }
                 self.insert_batch(&body)?;
@@ -136,32 +141,21 @@ impl LinkClicks {
         self.state.storage().sql()
     }
 
-    /// Stores a batch (a JSON array of `ClickEvent`, already checked) with one statement per
-    /// table, whatever its length: SQLite walks the array itself (`json_each`), so the cost
-    /// of a delivery hardly grows with the number of clicks in it. Both statements run in
-    /// the same implicit transaction (no await between them). A repeated event id is
-    /// ignored, and so is its visitor row, so a retried delivery counts once.
+    /// Stores a batch (a JSON array of `ClickEvent`, already checked) with one statement,
+    /// whatever its length: SQLite walks the array itself (`json_each`), and the
+    /// `shopper_visitor` trigger adds each shopper's visitor row in the same pass (and the
+    /// same statement, so both or neither). A repeated event (same id, hence same time) is
+    /// ignored, and so its visitor row is not added again: a retried delivery counts once.
     fn insert_batch(&self, events_json: &str) -> Result<()> {
-        let sql = self.sql();
-        sql.exec(
-            "INSERT OR IGNORE INTO events (id, ts, country, colo, device, os, browser, referrer, qr, bot, visitor)
-             SELECT json_extract(value, '$.id'), json_extract(value, '$.ts'),
+        self.sql().exec(
+            "INSERT OR IGNORE INTO events (ts, id, country, colo, device, os, browser, referrer, qr, bot, visitor)
+             SELECT json_extract(value, '$.ts'), json_extract(value, '$.id'),
                     json_extract(value, '$.country'), json_extract(value, '$.colo'),
                     json_extract(value, '$.device'), json_extract(value, '$.os'),
                     json_extract(value, '$.browser'), json_extract(value, '$.referrer'),
                     json_extract(value, '$.qr'), json_extract(value, '$.bot'),
                     json_extract(value, '$.visitor')
              FROM json_each(?)",
-            vec![V::from(events_json)],
-        )?;
-        // Shoppers only; the first visit of a day fixes the visitor's hour.
-        sql.exec(
-            &format!(
-                "INSERT OR IGNORE INTO visitors (day, visitor, first_hour)
-                 SELECT ts / {DAY_MS}, visitor, ts - ts % {HOUR_MS}
-                 FROM (SELECT json_extract(value, '$.ts') AS ts, json_extract(value, '$.visitor') AS visitor
-                       FROM json_each(?) WHERE json_extract(value, '$.bot') = '')"
-            ),
             vec![V::from(events_json)],
         )?;
         Ok(())
@@ -264,5 +258,17 @@ impl LinkClicks {
             .to_array()?;
         p.unique_visitors = uniq.first().map_or(0, |c| c.n as u64);
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_visitor_trigger_uses_the_domain_day_and_hour() {
+        let values =
+            format!("VALUES (NEW.ts / {DAY_MS}, NEW.visitor, NEW.ts - NEW.ts % {HOUR_MS})");
+        assert!(SCHEMA.contains(&values), "{SCHEMA}");
     }
 }

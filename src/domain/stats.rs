@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -115,6 +116,51 @@ pub fn click_event(
             v.user_agent,
         ),
     }
+}
+
+/// A delivered event as `check_batch` reads it: the shape of `ClickEvent`, its strings
+/// borrowed from the batch text where they need no unescaping.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read only to check the shape
+struct DeliveredEvent<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    ts: i64,
+    #[serde(borrow)]
+    country: Cow<'a, str>,
+    #[serde(borrow)]
+    colo: Cow<'a, str>,
+    #[serde(borrow)]
+    device: Cow<'a, str>,
+    #[serde(borrow)]
+    os: Cow<'a, str>,
+    #[serde(borrow)]
+    browser: Cow<'a, str>,
+    #[serde(borrow)]
+    referrer: Cow<'a, str>,
+    #[serde(borrow)]
+    qr: Cow<'a, str>,
+    #[serde(borrow)]
+    bot: Cow<'a, str>,
+    #[serde(borrow)]
+    visitor: Cow<'a, str>,
+}
+
+/// Checks a delivered batch (a JSON array of `ClickEvent`) before any of it is stored:
+/// every field present with its type, and every id an event id (`clk_` + ULID) whose time
+/// is the event's `ts`, so that (ts, id), the key a click shard stores events under,
+/// identifies an event exactly as its id does. Returns the number of events.
+pub fn check_batch(json: &str) -> Result<usize, String> {
+    let events: Vec<DeliveredEvent<'_>> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    for (i, e) in events.iter().enumerate() {
+        let ulid =
+            e.id.strip_prefix("clk_")
+                .and_then(|u| ulid::Ulid::from_string(u).ok());
+        if ulid.map(|u| u.timestamp_ms()) != u64::try_from(e.ts).ok() {
+            return Err(format!("event {i}: id does not match its time"));
+        }
+    }
+    Ok(events.len())
 }
 
 /// The shard of a visitor: a stable function of its hash.
@@ -297,6 +343,45 @@ mod tests {
         assert_eq!(parse_visits(&seven, 1), None);
         assert_eq!(parse_visits("", 0), Some(vec![]));
         assert_eq!(parse_visits("x", 0), None);
+    }
+
+    #[test]
+    fn check_batch_takes_real_events_and_refuses_anything_else() {
+        let now = 1_767_225_600_123;
+        let tap = VisitFields {
+            user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
+            referer: "https://l.instagram.com/",
+            ip: "203.0.113.9",
+            country: "US",
+            colo: "DFW",
+            verified_bot: "",
+        };
+        let events = vec![
+            click_event(&tap, b"k", None, now, [3; 16]),
+            click_event(&tap, b"k", Some("qr_\"x".into()), now + 5, [4; 16]),
+        ];
+        let json = serde_json::to_string(&events).unwrap();
+        assert_eq!(check_batch(&json), Ok(2));
+        assert_eq!(check_batch("[]"), Ok(0));
+
+        // The id's time must be the event's time.
+        let mut moved = events.clone();
+        moved[1].ts += 1;
+        let err = check_batch(&serde_json::to_string(&moved).unwrap()).unwrap_err();
+        assert_eq!(err, "event 1: id does not match its time");
+        let mut foreign = events.clone();
+        foreign[0].id = "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV".into();
+        assert!(check_batch(&serde_json::to_string(&foreign).unwrap()).is_err());
+
+        // Shape: a missing field, a wrong type, not an array.
+        let mut v: Value = serde_json::from_str(&json).unwrap();
+        v[0].as_object_mut().unwrap().remove("visitor");
+        assert!(check_batch(&v.to_string()).unwrap_err().contains("visitor"));
+        let mut v: Value = serde_json::from_str(&json).unwrap();
+        v[1]["ts"] = json!("soon");
+        assert!(check_batch(&v.to_string()).is_err());
+        assert!(check_batch("{}").is_err());
+        assert!(check_batch("[1]").is_err());
     }
 
     #[test]
