@@ -83,7 +83,7 @@ pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>>
 /// The click event of one visit (pure: the clock, the randomness and the key come in).
 pub fn click_event(
     v: &VisitFields<'_>,
-    visitor_key: &[u8],
+    visitors: &crate::domain::client::VisitorHasher,
     qr: Option<String>,
     now: i64,
     random: [u8; 16],
@@ -109,12 +109,7 @@ pub fn click_event(
         qr: qr.unwrap_or_default(),
         bot: info.bot.unwrap_or("").to_string(),
         // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
-        visitor: crate::domain::client::visitor_hash(
-            visitor_key,
-            now.div_euclid(DAY_MS) as u64,
-            v.ip,
-            v.user_agent,
-        ),
+        visitor: visitors.hash(now.div_euclid(DAY_MS) as u64, v.ip, v.user_agent),
     }
 }
 
@@ -357,8 +352,14 @@ mod tests {
             verified_bot: "",
         };
         let events = vec![
-            click_event(&tap, b"k", None, now, [3; 16]),
-            click_event(&tap, b"k", Some("qr_\"x".into()), now + 5, [4; 16]),
+            click_event(&tap, &VisitorHasher::new(b"k"), None, now, [3; 16]),
+            click_event(
+                &tap,
+                &VisitorHasher::new(b"k"),
+                Some("qr_\"x".into()),
+                now + 5,
+                [4; 16],
+            ),
         ];
         let json = serde_json::to_string(&events).unwrap();
         assert_eq!(check_batch(&json), Ok(2));
@@ -395,7 +396,13 @@ mod tests {
             verified_bot: "0",
         };
         let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
-        let e = click_event(&tap, b"k", Some("qr_1".into()), now, [7; 16]);
+        let e = click_event(
+            &tap,
+            &VisitorHasher::new(b"k"),
+            Some("qr_1".into()),
+            now,
+            [7; 16],
+        );
         assert_eq!(e.ts, now);
         assert!(e.id.starts_with("clk_") && e.id.len() == 30, "{}", e.id);
         assert_eq!((e.country.as_str(), e.colo.as_str()), ("US", "DFW"));
@@ -414,7 +421,7 @@ mod tests {
             user_agent: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
             ..VisitFields::default()
         };
-        let b = click_event(&preview, b"k", None, now, [1; 16]);
+        let b = click_event(&preview, &VisitorHasher::new(b"k"), None, now, [1; 16]);
         assert_eq!(b.device, "bot");
         assert!(!b.bot.is_empty());
         assert_eq!(b.country, "unknown");
@@ -426,12 +433,13 @@ mod tests {
             ..tap.clone()
         };
         assert_eq!(
-            click_event(&verified, b"k", None, now, [2; 16]).device,
+            click_event(&verified, &VisitorHasher::new(b"k"), None, now, [2; 16]).device,
             "bot"
         );
     }
 
     use super::*;
+    use crate::domain::client::VisitorHasher;
 
     #[test]
     fn shards_are_stable_and_spread() {

@@ -5,6 +5,7 @@ use super::auth::authenticate;
 use super::errors::ApiError;
 use super::links::load_link;
 use super::{json_data, now_ms, random_bytes, Ctx};
+use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
 use crate::domain::stats::{
     answer, ceil_to, click_event, floor_to, parse_visits, shard_for, shard_name, ClickEvent,
@@ -130,29 +131,31 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
     let fields = parse_visits(&text, visits.len()).ok_or_else(ApiError::internal)?;
     let mut random = vec![0u8; 16 * visits.len()];
     random_bytes(&mut random)?;
-    let key = visitor_key(env);
+    let visitors = visitor_hasher(env);
     Ok(visits
         .into_iter()
         .zip(fields.iter())
         .zip(random.chunks_exact(16))
         .map(|((v, f), r)| {
             let bytes: [u8; 16] = r.try_into().unwrap_or_default();
-            let event = click_event(f, key.as_bytes(), v.qr, v.now, bytes);
+            let event = click_event(f, &visitors, v.qr, v.now, bytes);
             (v.link_id, shard_for(&event.visitor), event)
         })
         .collect())
 }
 
-/// The visitor-hash key (`VISITOR_HASH_SECRET`), read once per isolate.
-fn visitor_key(env: &Env) -> String {
+/// The visitor hasher, keyed by `VISITOR_HASH_SECRET`, prepared once per isolate.
+fn visitor_hasher(env: &Env) -> VisitorHasher {
     thread_local! {
-        static SECRET: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
+        static HASHER: std::cell::OnceCell<VisitorHasher> = const { std::cell::OnceCell::new() };
     }
-    SECRET.with(|s| {
-        s.get_or_init(|| {
-            env.secret("VISITOR_HASH_SECRET")
+    HASHER.with(|h| {
+        h.get_or_init(|| {
+            let secret = env
+                .secret("VISITOR_HASH_SECRET")
                 .map(|s| s.to_string())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            VisitorHasher::new(secret.as_bytes())
         })
         .clone()
     })
