@@ -54,9 +54,10 @@ pub fn redirect_lookup(req: &web_sys::Request, env: &Env) -> Option<js_sys::Prom
     store::fast::redirect_read(env, short_id).ok()
 }
 
-/// Second half: the response from the record the lookup returned. `undefined` when the
-/// record alone cannot answer (a KV miss, which asks the link's home object; a capped link);
-/// the entry then calls `fetch`, which takes the full path.
+/// Second half: the response from the record the lookup returned (or to its absence).
+/// `undefined` when that alone cannot answer (a miss for an id that may be a link created
+/// moments ago, which asks the link's home object; a capped link); the entry then calls
+/// `fetch`, which takes the full path.
 #[wasm_bindgen]
 pub fn redirect_answer(
     req: web_sys::Request,
@@ -65,8 +66,12 @@ pub fn redirect_answer(
     raw: Option<String>,
 ) -> Option<web_sys::Response> {
     let url = req.url();
+    let Some(raw) = raw else {
+        let short_id = domain::ids::redirect_target(domain::ids::url_path(&url))?;
+        return redirect::miss_now(env, short_id);
+    };
     let is_get = req.method() == "GET";
-    redirect::answer_now(req, &url, env, &Context::new(ctx), &raw?, is_get)
+    redirect::answer_now(req, &url, env, &Context::new(ctx), &raw, is_get)
 }
 
 async fn route(req: Request, env: Env, ctx: Context) -> Response {

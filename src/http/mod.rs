@@ -197,9 +197,18 @@ fn too_large() -> ApiError {
 
 /// Key of short ids' check character (`SHORT_ID_SECRET`; a built-in default locally).
 pub fn short_id_key(env: &Env) -> Vec<u8> {
-    env.secret("SHORT_ID_SECRET")
-        .map(|s| s.to_string().into_bytes())
-        .unwrap_or_else(|_| b"in2carts-short-id".to_vec())
+    thread_local! {
+        // Secrets are fixed for the life of an isolate: read once.
+        static KEY: std::cell::OnceCell<Vec<u8>> = const { std::cell::OnceCell::new() };
+    }
+    KEY.with(|k| {
+        k.get_or_init(|| {
+            env.secret("SHORT_ID_SECRET")
+                .map(|s| s.to_string().into_bytes())
+                .unwrap_or_else(|_| b"in2carts-short-id".to_vec())
+        })
+        .clone()
+    })
 }
 
 /// Bounds on what the admin API reads from a request line and headers.

@@ -104,17 +104,23 @@ pub fn record_click(
 }
 
 #[wasm_bindgen(inline_js = r#"
-const FIELD = "\u001f", ROW = "\u001e", SEPS = /[\u001e\u001f]/g;
-const clean = (v) => (v == null ? "" : String(v).replace(SEPS, " "));
+const FIELD = "\u001f", ROW = "\u001e", SEP = /[\u001e\u001f]/, SEPS = /[\u001e\u001f]/g;
+const clean = (v) => {
+  if (v == null) return "";
+  const s = String(v);
+  return SEP.test(s) ? s.replace(SEPS, " ") : s;
+};
 export function visit_fields(requests) {
-  const rows = new Array(requests.length);
+  let out = "";
   for (let i = 0; i < requests.length; i++) {
     const r = requests[i], h = r.headers, cf = r.cf || {};
     const bot = cf.botManagement ? cf.botManagement.verifiedBot : undefined;
-    rows[i] = [h.get("user-agent"), h.get("referer"), h.get("cf-connecting-ip") ?? h.get("x-real-ip"),
-      cf.country, cf.colo, bot === true ? "1" : bot === false ? "0" : ""].map(clean).join(FIELD);
+    if (i > 0) out += ROW;
+    out += clean(h.get("user-agent")) + FIELD + clean(h.get("referer")) + FIELD +
+      clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip")) + FIELD + clean(cf.country) + FIELD +
+      clean(cf.colo) + FIELD + (bot === true ? "1" : bot === false ? "0" : "");
   }
-  return rows.join(ROW);
+  return out;
 }
 "#)]
 extern "C" {
