@@ -5,7 +5,7 @@
 //
 // Run through `npm run bench` (installs wrk, builds the worker first). Knobs (environment):
 //   BENCH_ROUNDS=3  BENCH_DURATION=3  (seconds per measurement)  BENCH_WARMUP=2  (seconds)
-//   BENCH_AB_PAIRS=11  BENCH_AB_SECONDS=2  (the head-to-head comparisons behind the goals)
+//   BENCH_AB_SETS=18  BENCH_AB_SECONDS=2  (the head-to-head comparisons behind the goals)
 //   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=0.5  (seconds of quiet between runs)
 //   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
 //   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
@@ -45,7 +45,7 @@ const CFG = {
   connections: Math.max(1, Math.round(num('BENCH_CONNECTIONS', 2))),
   settle: num('BENCH_SETTLE', 0.5),
   coldstartRuns: Math.max(1, Math.round(num('BENCH_COLDSTART_RUNS', 9))),
-  abPairs: Math.max(1, Math.round(num('BENCH_AB_PAIRS', 11))),
+  abSets: Math.max(1, Math.round(num('BENCH_AB_SETS', 18))),
   abSeconds: Math.max(1, Math.round(num('BENCH_AB_SECONDS', 2))),
   direct: process.env.BENCH_DIRECT !== '0',
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
@@ -631,22 +631,36 @@ async function main() {
     loads.push(`after round ${round + 1}: ${load()}`);
   }
 
-  // Head to head: the comparisons the goals are about, each measured by alternating its two
-  // sides in short runs (order flipped every pair), one ratio per pair; the figure is the
-  // median of the pairs, with their interquartile range. Short, adjacent runs see the same
-  // machine, so the drift of a shared VM (±15 % over tens of seconds here) cancels out.
+  // Head to head: the comparisons the goals are about. The sides of a comparison group
+  // (baseline, recording on, recording off) are measured as a set of short runs back to back,
+  // the order rotating through every permutation from one set to the next; each set yields
+  // one ratio per comparison, and the figure is the median over the sets, with their
+  // interquartile range. Short, adjacent runs see the same machine, so the drift of a shared
+  // VM (±15 % over tens of seconds here) cancels out, and since every ratio of a group comes
+  // from the same runs, the group's figures agree with each other (on ÷ baseline is close to
+  // off ÷ baseline × on ÷ off) instead of each carrying the drift of its own minutes.
   const byId = Object.fromEntries(scenarios.map((x) => [x.id, x]));
-  const AB = [
-    ['redirect', 'base', '(a) redirect, recording on ÷ baseline redirect'],
-    ['redirect_off', 'base', '(b) redirect, recording off ÷ baseline redirect'],
-    ['redirect', 'redirect_off', 'recording on ÷ recording off'],
-    ['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect'],
-    ...(CFG.direct ? [
-      ['d_redirect', 'd_base', 'direct: (a) recording on ÷ baseline'],
-      ['d_redirect_off', 'd_base', 'direct: (b) recording off ÷ baseline'],
-      ['d_redirect', 'd_redirect_off', 'direct: recording on ÷ off'],
-    ] : []),
-  ].filter(([a, b]) => only.length === 0 || (only.includes(a) && (only.includes(b) || byId[b].base || byId[b].directBase)));
+  const GROUPS = [
+    {
+      sides: ['base', 'redirect', 'redirect_off'],
+      comparisons: [
+        ['redirect', 'base', '(a) redirect, recording on ÷ baseline redirect'],
+        ['redirect_off', 'base', '(b) redirect, recording off ÷ baseline redirect'],
+        ['redirect', 'redirect_off', 'recording on ÷ recording off'],
+      ],
+    },
+    { sides: ['redirect', 'qr_cached'], comparisons: [['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect']] },
+    ...(CFG.direct ? [{
+      sides: ['d_base', 'd_redirect', 'd_redirect_off'],
+      comparisons: [
+        ['d_redirect', 'd_base', 'direct: (a) recording on ÷ baseline'],
+        ['d_redirect_off', 'd_base', 'direct: (b) recording off ÷ baseline'],
+        ['d_redirect', 'd_redirect_off', 'direct: recording on ÷ off'],
+      ],
+    }] : []),
+  ].filter((g) => only.length === 0 || g.sides.every((id) => only.includes(id) || byId[id].base || byId[id].directBase));
+  const permutations = (xs) => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) =>
+    permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest])));
   const ab = {};
   const quantile = (xs, q) => {
     const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
@@ -654,19 +668,22 @@ async function main() {
     const i = (v.length - 1) * q;
     return v[Math.floor(i)] + (v[Math.ceil(i)] - v[Math.floor(i)]) * (i - Math.floor(i));
   };
-  for (const [a, b, label] of AB) {
-    const ratios = [];
-    for (let i = 0; i < CFG.abPairs; i++) {
-      const order = i % 2 === 0 ? [a, b] : [b, a];
+  for (const g of GROUPS) {
+    const orders = permutations(g.sides);
+    const ratios = Object.fromEntries(g.comparisons.map(([a, b]) => [`${a}/${b}`, []]));
+    for (let i = 0; i < CFG.abSets; i++) {
       const res = {};
-      for (const id of order) {
+      for (const id of orders[i % orders.length]) {
         res[id] = await runOnce(byId[id], CFG.abSeconds);
         await sleep(200);
       }
-      ratios.push(res[a].rps / res[b].rps);
+      for (const [a, b] of g.comparisons) ratios[`${a}/${b}`].push(res[a].rps / res[b].rps);
     }
-    ab[`${a}/${b}`] = { label, median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75), n: ratios.length };
-    log(`head to head ${label}: ${median(ratios).toFixed(3)} (IQR ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, ${ratios.length} pairs)`);
+    for (const [a, b, label] of g.comparisons) {
+      const xs = ratios[`${a}/${b}`];
+      ab[`${a}/${b}`] = { label, median: median(xs), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), n: xs.length };
+      log(`head to head ${label}: ${median(xs).toFixed(3)} (IQR ${quantile(xs, 0.25).toFixed(3)}–${quantile(xs, 0.75).toFixed(3)}, ${xs.length} sets)`);
+    }
   }
 
   if (only.length) {
@@ -799,8 +816,10 @@ Click recording on ÷ off (throughput): ${fmt(onOff, 3)}${CFG.direct ? `; direct
 
 ## Head to head (the figures behind the goals)
 
-Each comparison alternates its two sides in ${CFG.abPairs} pairs of ${CFG.abSeconds} s runs (order flipped every pair);
-the figure is the median of the per-pair throughput ratios, with their interquartile range.
+The sides of each group (baseline, recording on, recording off; the direct ones; cached QR and
+redirect) run as ${CFG.abSets} sets of back-to-back ${CFG.abSeconds} s runs, the order rotating through every
+permutation; each set gives one throughput ratio per comparison, and the figure is the median over the
+sets, with their interquartile range. All ratios of a group come from the same runs.
 
 | comparison | median | IQR |
 |---|---:|---:|
