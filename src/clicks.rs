@@ -9,8 +9,9 @@
 use crate::domain::stats::{check_batch, floor_to, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
 use serde::Deserialize;
 use std::cell::Cell;
+use wasm_bindgen::prelude::*;
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
+    durable_object, js_sys, DurableObject, Env, Method, Request, Response, Result, SqlStorage,
     SqlStorageValue as V, State,
 };
 
@@ -66,20 +67,9 @@ impl DurableObject for LinkClicks {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let url = req.url()?;
         match (req.method(), url.path()) {
-            // A batch of events (one isolate's clicks of this shard), stored together.
-            (Method::Post, "/events") => {
-                let body = req.text().await?;
-                // Checked whole before anything is stored: a malformed batch stores nothing.
-                if let Err(e) = check_batch(&body) {
-                    return Response::error(format!("bad click batch: {e}"), 400);
-                }
-                self.insert_batch(&body)?;
-                self.ensure_alarm().await?;
-                Response::ok("ok")
-            }
             (Method::Get, "/stats") => {
                 let q: RangeQuery = req.query()?;
                 Response::from_json(&self.partial(q.from, q.to)?)
@@ -134,6 +124,25 @@ struct Totals {
 struct Row {
     k: serde_json::Value,
     n: f64,
+}
+
+/// The click path's entry, called with JS RPC (`stub.record(batch)`, see `src/worker.js`)
+/// rather than `fetch`: a Durable Object `fetch` builds and parses an HTTP request and a
+/// response on both sides, and that costs several times the CPU of the call itself
+/// (README, "Benchmark"). Stats and roll-ups, which are rare, stay on `fetch`.
+#[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
+impl LinkClicks {
+    /// Stores a batch of events (one isolate's clicks of this shard, a JSON array of
+    /// `ClickEvent`) together. The batch is checked whole before anything is stored: a
+    /// malformed batch stores nothing and fails the call. Answers the number of events
+    /// (a repeated one is stored once, but counted in the answer).
+    pub async fn record(&self, batch: String) -> std::result::Result<u32, JsValue> {
+        let n = check_batch(&batch)
+            .map_err(|e| JsValue::from(js_sys::Error::new(&format!("bad click batch: {e}"))))?;
+        self.insert_batch(&batch)?;
+        self.ensure_alarm().await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }
 
 impl LinkClicks {

@@ -15,6 +15,29 @@ pub const DAY_MS: i64 = 86_400_000;
 /// spreads its writes over this many Durable Objects.
 pub const CLICK_SHARDS: u32 = 4;
 
+/// How often an isolate's click batch takes in the visits queued meanwhile (and builds their
+/// events, releasing the requests).
+pub const BATCH_WINDOW_MS: u64 = 200;
+/// A window with at least this many visits marks a busy isolate: its batch keeps collecting.
+pub const BUSY_WINDOW_VISITS: usize = 50;
+/// The oldest a batch gets before delivery (its first visit's wait).
+pub const MAX_BATCH_AGE_MS: u64 = 1000;
+/// Most events in one delivery to a shard (bounds the call and the statement); a batch that
+/// holds this many is delivered at once.
+pub const MAX_EVENTS_PER_CALL: usize = 1000;
+
+/// Whether an isolate's click batch keeps collecting after a window instead of being
+/// delivered now: only while the isolate is busy (the window brought `BUSY_WINDOW_VISITS` or
+/// more), the batch would still be at most `MAX_BATCH_AGE_MS` old after one more window, and
+/// it does not fill a call yet. A quiet link's clicks reach its stats one window after the
+/// visit; a busy isolate makes one Durable Object call per shard per second instead of five,
+/// and each call costs CPU on both sides and is billed.
+pub fn keep_batching(window_visits: usize, batch_events: usize, age_ms: u64) -> bool {
+    window_visits >= BUSY_WINDOW_VISITS
+        && batch_events < MAX_EVENTS_PER_CALL
+        && age_ms + BATCH_WINDOW_MS <= MAX_BATCH_AGE_MS
+}
+
 /// One visit, as recorded after the response is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClickEvent {
@@ -338,6 +361,32 @@ mod tests {
         assert_eq!(parse_visits(&seven, 1), None);
         assert_eq!(parse_visits("", 0), Some(vec![]));
         assert_eq!(parse_visits("x", 0), None);
+    }
+
+    #[test]
+    fn batches_keep_collecting_only_while_busy_and_young() {
+        // A quiet window: deliver now, whatever the age.
+        assert!(!keep_batching(0, 0, BATCH_WINDOW_MS));
+        assert!(!keep_batching(BUSY_WINDOW_VISITS - 1, 300, BATCH_WINDOW_MS));
+        // Busy: keep collecting while one more window stays within the age limit.
+        assert!(keep_batching(BUSY_WINDOW_VISITS, 50, BATCH_WINDOW_MS));
+        assert!(keep_batching(300, 900, MAX_BATCH_AGE_MS - BATCH_WINDOW_MS));
+        assert!(!keep_batching(
+            300,
+            900,
+            MAX_BATCH_AGE_MS - BATCH_WINDOW_MS + 1
+        ));
+        assert!(!keep_batching(300, 900, MAX_BATCH_AGE_MS));
+        // A batch that fills a call goes at once.
+        assert!(!keep_batching(
+            MAX_EVENTS_PER_CALL,
+            MAX_EVENTS_PER_CALL,
+            BATCH_WINDOW_MS
+        ));
+        // Windows of BATCH_WINDOW_MS under steady load: delivered at MAX_BATCH_AGE_MS.
+        let ages: Vec<u64> = (1..10).map(|w| w * BATCH_WINDOW_MS).collect();
+        let last = ages.iter().find(|&&a| !keep_batching(100, 10, a));
+        assert_eq!(last, Some(&MAX_BATCH_AGE_MS));
     }
 
     #[test]

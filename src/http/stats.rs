@@ -8,8 +8,9 @@ use super::{json_data, now_ms, random_bytes, Ctx};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
 use crate::domain::stats::{
-    answer, ceil_to, click_event, floor_to, parse_visits, shard_for, shard_name, ClickEvent,
-    Granularity, Partial, CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
+    answer, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for, shard_name,
+    ClickEvent, Granularity, Partial, BATCH_WINDOW_MS, CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
+    MAX_EVENTS_PER_CALL,
 };
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys, Context, Env, Method, Request, RequestInit, Response, Stub};
 
 /// The Durable Object binding of `LinkClicks` (see wrangler.toml).
@@ -43,9 +45,6 @@ pub fn recording_on(env: &Env) -> bool {
     })
 }
 
-/// How long the first click of a batch waits for others before the batch is delivered.
-pub const BATCH_WINDOW_MS: u64 = 200;
-
 /// A visit waiting to become a click event: the request (only its headers and `cf` are
 /// read, after the response is sent), the link, the scanned QR code and the time of the visit.
 struct Visit {
@@ -63,15 +62,14 @@ thread_local! {
     static BATCH_OPEN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Most events in one delivery to a shard (bounds the request body and the statement).
-const MAX_EVENTS_PER_CALL: usize = 1000;
-
 /// Queues a visit for recording: all that runs before the response is a push onto a list.
 /// Visits are batched per isolate: the first visit of a batch registers one
-/// `ctx.wait_until` task, which waits `BATCH_WINDOW_MS`, then (every response of the batch
-/// being on its way) builds the click events of all queued visits and delivers them with
-/// one Durable Object call per (link, shard). The visits that arrive meanwhile only append.
-/// Failures are logged, never surfaced.
+/// `ctx.wait_until` task. Every `BATCH_WINDOW_MS` (every response of the window being on its
+/// way) it builds the click events of the visits queued meanwhile, which releases their
+/// requests; then it delivers the batch with one Durable Object call per (link, shard),
+/// unless the isolate is busy enough that the batch keeps collecting
+/// (`domain::stats::keep_batching`: at most `MAX_BATCH_AGE_MS`). The visits that arrive
+/// meanwhile only append. Failures are logged, never surfaced.
 pub fn record_click(
     req: web_sys::Request,
     env: &Env,
@@ -93,13 +91,25 @@ pub fn record_click(
     }
     let env = env.clone();
     ctx.wait_until(async move {
-        worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
-        BATCH_OPEN.with(|b| b.set(false));
-        let visits = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-        match build_events(&env, visits) {
-            Ok(batch) => deliver_batch(&env, batch).await,
-            Err(e) => worker::console_error!("click events: {e}"),
+        let mut batch = Vec::new();
+        let mut age_ms = 0;
+        loop {
+            worker::Delay::from(std::time::Duration::from_millis(BATCH_WINDOW_MS)).await;
+            age_ms += BATCH_WINDOW_MS;
+            // From here to the end of the loop nothing awaits: no visit can slip between
+            // the last take and the flag, so each visit is in exactly one batch.
+            let visits = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+            let in_window = visits.len();
+            match build_events(&env, visits) {
+                Ok(mut events) => batch.append(&mut events),
+                Err(e) => worker::console_error!("click events: {e}"),
+            }
+            if !keep_batching(in_window, batch.len(), age_ms) {
+                BATCH_OPEN.with(|b| b.set(false));
+                break;
+            }
         }
+        deliver_batch(&env, batch).await;
     });
 }
 
@@ -208,22 +218,21 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
     join_all(calls).await;
 }
 
+#[wasm_bindgen(inline_js = r#"
+export async function record_clicks(env, binding, name, batch) {
+  const shards = env[binding];
+  return await shards.get(shards.idFromName(name)).record(batch);
+}
+"#)]
+extern "C" {
+    /// `LinkClicks::record` on the named shard, by JS RPC.
+    fn record_clicks(env: &JsValue, binding: &str, name: &str, batch: &str) -> js_sys::Promise;
+}
+
 async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Result<()> {
-    let stub = shard_stub(env, link_id, shard)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-    let resp = stub
-        .fetch_with_request(Request::new_with_init("https://clicks/events", &init)?)
-        .await?;
-    if resp.status_code() == 200 {
-        Ok(())
-    } else {
-        Err(worker::Error::RustError(format!(
-            "click shard answered {}",
-            resp.status_code()
-        )))
-    }
+    let call = record_clicks(env, CLICKS_BINDING, &shard_name(link_id, shard), body);
+    JsFuture::from(call).await?;
+    Ok(())
 }
 
 /// `GET /v1/links/{linkId}/stats?from&to&granularity`.
