@@ -6,6 +6,8 @@
 //! over. Every stats query reads aggregates and raw rows together, so the answer is the same
 //! before and after a roll-up, and storage per link grows with active hours, not with clicks.
 
+#[cfg(test)]
+use crate::domain::stats::ROW_FIELDS;
 use crate::domain::stats::{check_batch, floor_to, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
 use serde::Deserialize;
 use std::cell::Cell;
@@ -41,6 +43,14 @@ BEGIN
 END;
 CREATE TABLE IF NOT EXISTS uniq_hourly (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 ";
+
+/// Stores a delivered batch: one row per element of the array, its fields in `ROW_FIELDS`
+/// order (the column list below; a unit test holds the two together).
+const INSERT_BATCH: &str = "INSERT OR IGNORE INTO events
+  (id, ts, country, colo, device, os, browser, referrer, qr, bot, visitor)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+         value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+  FROM json_each(?)";
 
 /// Raw and rolled-up rows of `[?, ?)` as one relation, bucketed by hour.
 const UNION: &str = "WITH u AS (
@@ -132,8 +142,8 @@ struct Row {
 /// (README, "Benchmark"). Stats and roll-ups, which are rare, stay on `fetch`.
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 impl LinkClicks {
-    /// Stores a batch of events (one isolate's clicks of this shard, a JSON array of
-    /// `ClickEvent`) together. The batch is checked whole before anything is stored: a
+    /// Stores a batch of events (one isolate's clicks of this shard, as
+    /// `domain::stats::batch_rows` writes them) together. The batch is checked whole before anything is stored: a
     /// malformed batch stores nothing and fails the call. Answers the number of events
     /// (a repeated one is stored once, but counted in the answer).
     pub async fn record(&self, batch: String) -> std::result::Result<u32, JsValue> {
@@ -150,23 +160,13 @@ impl LinkClicks {
         self.state.storage().sql()
     }
 
-    /// Stores a batch (a JSON array of `ClickEvent`, already checked) with one statement,
+    /// Stores a batch (rows in `ROW_FIELDS` order, already checked) with one statement,
     /// whatever its length: SQLite walks the array itself (`json_each`), and the
     /// `shopper_visitor` trigger adds each shopper's visitor row in the same pass (and the
     /// same statement, so both or neither). A repeated event (same id, hence same time) is
     /// ignored, and so its visitor row is not added again: a retried delivery counts once.
     fn insert_batch(&self, events_json: &str) -> Result<()> {
-        self.sql().exec(
-            "INSERT OR IGNORE INTO events (ts, id, country, colo, device, os, browser, referrer, qr, bot, visitor)
-             SELECT json_extract(value, '$.ts'), json_extract(value, '$.id'),
-                    json_extract(value, '$.country'), json_extract(value, '$.colo'),
-                    json_extract(value, '$.device'), json_extract(value, '$.os'),
-                    json_extract(value, '$.browser'), json_extract(value, '$.referrer'),
-                    json_extract(value, '$.qr'), json_extract(value, '$.bot'),
-                    json_extract(value, '$.visitor')
-             FROM json_each(?)",
-            vec![V::from(events_json)],
-        )?;
+        self.sql().exec(INSERT_BATCH, vec![V::from(events_json)])?;
         Ok(())
     }
 
@@ -279,5 +279,20 @@ mod tests {
         let values =
             format!("VALUES (NEW.ts / {DAY_MS}, NEW.visitor, NEW.ts - NEW.ts % {HOUR_MS})");
         assert!(SCHEMA.contains(&values), "{SCHEMA}");
+    }
+
+    #[test]
+    fn batch_insert_reads_rows_in_row_field_order() {
+        let sql = INSERT_BATCH
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let columns = format!("({})", ROW_FIELDS.join(", "));
+        let reads: Vec<String> = (0..ROW_FIELDS.len())
+            .map(|i| format!("value ->> {i}"))
+            .collect();
+        let select = format!("SELECT {} FROM json_each(?)", reads.join(", "));
+        assert!(sql.contains(&columns), "{sql}");
+        assert!(sql.ends_with(&select), "{sql}");
     }
 }

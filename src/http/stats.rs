@@ -8,9 +8,9 @@ use super::{json_data, now_ms, random_bytes, Ctx};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
 use crate::domain::stats::{
-    answer, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for, shard_name,
-    ClickEvent, Granularity, Partial, BATCH_WINDOW_MS, CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
-    MAX_EVENTS_PER_CALL,
+    answer, batch_rows, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
+    shard_name, ClickEvent, Granularity, Partial, BATCH_WINDOW_MS, CLICK_SHARDS, DAY_MS, HOUR_MS,
+    MAX_BUCKETS, MAX_EVENTS_PER_CALL,
 };
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
@@ -188,28 +188,18 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
         groups.entry((link_id, shard)).or_default().push(event);
     }
     let calls = groups
-        .into_iter()
+        .iter()
         .flat_map(|((link_id, shard), events)| {
-            let chunks: Vec<Vec<ClickEvent>> = events
+            events
                 .chunks(MAX_EVENTS_PER_CALL)
-                .map(<[ClickEvent]>::to_vec)
-                .collect();
-            chunks
-                .into_iter()
-                .map(move |events| (link_id.clone(), shard, events))
+                .map(move |chunk| (link_id.as_str(), *shard, chunk.len(), batch_rows(chunk)))
         })
-        .map(|(link_id, shard, events)| async move {
-            let Ok(body) = serde_json::to_string(&events) else {
-                return;
-            };
+        .map(|(link_id, shard, n, body)| async move {
             for attempt in 0..2 {
-                match deliver(env, &link_id, shard, &body).await {
+                match deliver(env, link_id, shard, &body).await {
                     Ok(()) => return,
                     Err(e) if attempt == 1 => {
-                        worker::console_error!(
-                            "click delivery failed ({} events): {e}",
-                            events.len()
-                        )
+                        worker::console_error!("click delivery failed ({n} events): {e}")
                     }
                     Err(_) => {}
                 }
