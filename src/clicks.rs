@@ -143,9 +143,9 @@ struct Row {
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 impl LinkClicks {
     /// Stores a batch of events (one isolate's clicks of this shard, as
-    /// `domain::stats::batch_rows` writes them) together. The batch is checked whole before anything is stored: a
-    /// malformed batch stores nothing and fails the call. Answers the number of events
-    /// (a repeated one is stored once, but counted in the answer).
+    /// `domain::stats::batch_rows` writes them) together. The batch is checked whole before
+    /// anything is stored: a malformed batch stores nothing and fails the call. Answers the
+    /// number of events (a repeated one is stored once, but counted in the answer).
     pub async fn record(&self, batch: String) -> std::result::Result<u32, JsValue> {
         let n = check_batch(&batch)
             .map_err(|e| JsValue::from(js_sys::Error::new(&format!("bad click batch: {e}"))))?;
