@@ -671,18 +671,23 @@ async function main() {
   for (const g of GROUPS) {
     const orders = permutations(g.sides);
     const ratios = Object.fromEntries(g.comparisons.map(([a, b]) => [`${a}/${b}`, []]));
+    const rps = Object.fromEntries(g.sides.map((id) => [id, []]));
     for (let i = 0; i < CFG.abSets; i++) {
       const res = {};
       for (const id of orders[i % orders.length]) {
         res[id] = await runOnce(byId[id], CFG.abSeconds);
+        rps[id].push(res[id].rps);
         await sleep(200);
       }
       for (const [a, b] of g.comparisons) ratios[`${a}/${b}`].push(res[a].rps / res[b].rps);
     }
     for (const [a, b, label] of g.comparisons) {
       const xs = ratios[`${a}/${b}`];
-      ab[`${a}/${b}`] = { label, median: median(xs), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), n: xs.length };
-      log(`head to head ${label}: ${median(xs).toFixed(3)} (IQR ${quantile(xs, 0.25).toFixed(3)}–${quantile(xs, 0.75).toFixed(3)}, ${xs.length} sets)`);
+      // Each side's own throughput, median over the same sets (it drifts with the VM; the
+      // per-set ratio is the figure).
+      const sides = [median(rps[a]), median(rps[b])];
+      ab[`${a}/${b}`] = { label, median: median(xs), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), n: xs.length, sides };
+      log(`head to head ${label}: ${median(xs).toFixed(3)} (IQR ${quantile(xs, 0.25).toFixed(3)}–${quantile(xs, 0.75).toFixed(3)}, ${xs.length} sets; ${sides.map((x) => x.toFixed(0)).join(' vs ')} req/s)`);
     }
   }
 
@@ -821,9 +826,11 @@ redirect) run as ${CFG.abSets} sets of back-to-back ${CFG.abSeconds} s runs, the
 permutation; each set gives one throughput ratio per comparison, and the figure is the median over the
 sets, with their interquartile range. All ratios of a group come from the same runs.
 
-| comparison | median | IQR |
-|---|---:|---:|
-${Object.values(ab).map((x) => `| ${x.label} | ${fmt(x.median, 3)} | ${fmt(x.q1, 3)}–${fmt(x.q3, 3)} |`).join('\n')}
+The last column is each side's own throughput, the median over the same sets.
+
+| comparison | median | IQR | req/s, first vs second |
+|---|---:|---:|---:|
+${Object.values(ab).map((x) => `| ${x.label} | ${fmt(x.median, 3)} | ${fmt(x.q1, 3)}–${fmt(x.q3, 3)} | ${x.sides.map((v) => fmt(v, 0)).join(' vs ')} |`).join('\n')}
 
 ## Bundle and cold start
 
