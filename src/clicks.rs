@@ -6,8 +6,6 @@
 //! over. Every stats query reads aggregates and raw rows together, so the answer is the same
 //! before and after a roll-up, and storage per link grows with active hours, not with clicks.
 
-#[cfg(test)]
-use crate::domain::stats::ROW_FIELDS;
 use crate::domain::stats::{check_batch, floor_to, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
 use serde::Deserialize;
 use std::cell::Cell;
@@ -273,6 +271,7 @@ impl LinkClicks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::stats::ROW_FIELDS;
 
     #[test]
     fn the_visitor_trigger_uses_the_domain_day_and_hour() {
