@@ -1,9 +1,11 @@
-//! `classify` on the redirect path: a plain browser, an in-app browser and a
-//! preview crawler.
+//! `classify` on the redirect path (a plain browser, an in-app browser and a preview
+//! crawler), and the steps that turn a visit into a stored click: the click event (with its
+//! visitor hash and referrer host), and a 1,000-event batch written and checked.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use in2carts_edge::domain::client::classify;
+use in2carts_edge::domain::client::{classify, referrer_host, VisitorHasher};
+use in2carts_edge::domain::stats::{batch_rows, check_batch, click_event, VisitFields};
 
 const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1";
 const INSTAGRAM_IN_APP: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.0.3.18.110 (iPhone15,2; iOS 17_1_2; en_US; en; scale=3.00; 1179x2556; 541635890)";
@@ -24,5 +26,49 @@ fn bench_classify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_classify);
+fn bench_click(c: &mut Criterion) {
+    let visit = VisitFields {
+        user_agent: INSTAGRAM_IN_APP,
+        referer: "https://l.instagram.com/",
+        ip: "203.0.113.9",
+        country: "US",
+        colo: "DFW",
+        verified_bot: "",
+    };
+    let hasher = VisitorHasher::new(b"a visitor hash secret of the usual length, 32+ bytes");
+    let now = 1_763_800_000_000;
+    let mut group = c.benchmark_group("click");
+    group.bench_function("click_event", |b| {
+        b.iter(|| click_event(black_box(&visit), &hasher, None, now, [7; 16]))
+    });
+    group.bench_function("visitor_hash", |b| {
+        b.iter(|| {
+            hasher.hash(
+                black_box(20_413),
+                black_box(visit.ip),
+                black_box(INSTAGRAM_IN_APP),
+            )
+        })
+    });
+    group.bench_function("referrer_host", |b| {
+        b.iter(|| referrer_host(black_box(Some("https://l.instagram.com/"))))
+    });
+    let events: Vec<_> = (0..1000u16)
+        .map(|i| {
+            let [hi, lo] = i.to_be_bytes();
+            let random = [hi, lo, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            click_event(&visit, &hasher, None, now + i64::from(i), random)
+        })
+        .collect();
+    let rows = batch_rows(&events);
+    group.bench_function("batch_rows_1000", |b| {
+        b.iter(|| batch_rows(black_box(&events)))
+    });
+    group.bench_function("check_batch_1000", |b| {
+        b.iter(|| check_batch(black_box(&rows)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_classify, bench_click);
 criterion_main!(benches);

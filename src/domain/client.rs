@@ -741,47 +741,149 @@ pub fn referrer_host(referer: Option<&str>) -> Option<String> {
     }
 }
 
-/// Privacy-preserving visitor id for unique counts: HMAC-SHA256 over
-/// (day number, ip, user-agent) keyed by `secret`, truncated to 16 hex chars.
+/// Privacy-preserving visitor id for unique counts: SipHash-2-4 over (day number, ip,
+/// user-agent), keyed with 128 bits derived from `secret`, as 16 hex chars (its 64 bits).
 ///
-/// Rotates daily because the day is in the MAC input; stores no IP. `day` =
-/// unix_seconds / 86400. The inputs are hashed as given (no normalisation),
-/// length-prefixed so that no two (ip, user-agent) pairs share an encoding.
+/// Rotates daily because the day is in the input; stores no IP, and without the secret
+/// nobody can test which IP a hash came from (SipHash is a keyed pseudorandom function, made
+/// for short inputs like these). `day` = unix_seconds / 86400. The inputs are hashed as
+/// given (no normalisation), length-prefixed so that no two (ip, user-agent) pairs share an
+/// encoding. 64 bits keep accidental collisions among one link's visitors of one day
+/// negligible (about one in 2^32 even at 65,536 visitors a day).
 pub fn visitor_hash(secret: &[u8], day: u64, ip: &str, user_agent: &str) -> String {
     VisitorHasher::new(secret).hash(day, ip, user_agent)
 }
 
-/// `visitor_hash` with its key prepared once: the keyed HMAC state (two SHA-256 blocks of
-/// work) is computed when the hasher is made, and every hash starts from a copy of it.
+/// `visitor_hash` with its key derived once (HMAC-SHA256 of the secret, when the hasher is
+/// made); each hash is then one SipHash pass over about 200 bytes: a few times cheaper than
+/// the HMAC-SHA256 this replaced, on the path that runs once per click.
 #[derive(Clone)]
 pub struct VisitorHasher {
-    keyed: Hmac<Sha256>,
+    k0: u64,
+    k1: u64,
 }
 
 impl VisitorHasher {
     pub fn new(secret: &[u8]) -> Self {
         // HMAC accepts keys of any length, so the fallback is unreachable; it
         // exists only so that this function has no panic path at all.
-        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
             .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new(&Default::default()));
-        VisitorHasher { keyed }
+        mac.update(b"in2carts/visitor/siphash-2-4 key");
+        let key = mac.finalize().into_bytes();
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(key.get(i..i + 8).unwrap_or(&[0; 8]));
+            u64::from_le_bytes(w)
+        };
+        VisitorHasher {
+            k0: word(0),
+            k1: word(8),
+        }
     }
 
     pub fn hash(&self, day: u64, ip: &str, user_agent: &str) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut mac = self.keyed.clone();
-        mac.update(b"in2carts/visitor/v1\0");
-        mac.update(&day.to_be_bytes());
-        mac.update(&(ip.len() as u64).to_be_bytes());
-        mac.update(ip.as_bytes());
-        mac.update(user_agent.as_bytes());
-        let tag = mac.finalize().into_bytes();
+        let mut sip = SipHash24::new(self.k0, self.k1);
+        sip.write(b"in2carts/visitor/v2\0");
+        sip.write(&day.to_be_bytes());
+        sip.write(&(ip.len() as u64).to_be_bytes());
+        sip.write(ip.as_bytes());
+        sip.write(user_agent.as_bytes());
+        let tag = sip.finish().to_be_bytes();
         let mut out = String::with_capacity(16);
-        for byte in tag.iter().take(8) {
+        for byte in tag {
             out.push(char::from(HEX[usize::from(byte >> 4)]));
             out.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
         out
+    }
+}
+
+/// SipHash-2-4 with a 64-bit result (Aumasson and Bernstein, "SipHash: a fast short-input
+/// PRF", 2012), fed incrementally: a hash of several `write`s equals the hash of their
+/// concatenation. The unit tests hold it to the standard library's implementation.
+struct SipHash24 {
+    v: [u64; 4],
+    /// Bytes not yet compressed (fewer than 8), little-endian in the low bits.
+    tail: u64,
+    tail_len: u32,
+    total: u64,
+}
+
+impl SipHash24 {
+    fn new(k0: u64, k1: u64) -> Self {
+        SipHash24 {
+            v: [
+                k0 ^ 0x736f_6d65_7073_6575,
+                k1 ^ 0x646f_7261_6e64_6f6d,
+                k0 ^ 0x6c79_6765_6e65_7261,
+                k1 ^ 0x7465_6462_7974_6573,
+            ],
+            tail: 0,
+            tail_len: 0,
+            total: 0,
+        }
+    }
+
+    fn round(&mut self) {
+        let [v0, v1, v2, v3] = &mut self.v;
+        *v0 = v0.wrapping_add(*v1);
+        *v1 = v1.rotate_left(13) ^ *v0;
+        *v0 = v0.rotate_left(32);
+        *v2 = v2.wrapping_add(*v3);
+        *v3 = v3.rotate_left(16) ^ *v2;
+        *v0 = v0.wrapping_add(*v3);
+        *v3 = v3.rotate_left(21) ^ *v0;
+        *v2 = v2.wrapping_add(*v1);
+        *v1 = v1.rotate_left(17) ^ *v2;
+        *v2 = v2.rotate_left(32);
+    }
+
+    fn compress(&mut self, m: u64) {
+        self.v[3] ^= m;
+        self.round();
+        self.round();
+        self.v[0] ^= m;
+    }
+
+    fn write(&mut self, mut bytes: &[u8]) {
+        self.total = self.total.wrapping_add(bytes.len() as u64);
+        // Top up a partial word first.
+        while self.tail_len > 0 {
+            let Some((&b, rest)) = bytes.split_first() else {
+                return;
+            };
+            self.tail |= u64::from(b) << (8 * self.tail_len);
+            self.tail_len += 1;
+            bytes = rest;
+            if self.tail_len == 8 {
+                let m = self.tail;
+                self.compress(m);
+                self.tail = 0;
+                self.tail_len = 0;
+            }
+        }
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.compress(u64::from_le_bytes(w));
+        }
+        for (i, &b) in words.remainder().iter().enumerate() {
+            self.tail |= u64::from(b) << (8 * i);
+        }
+        self.tail_len = words.remainder().len() as u32;
+    }
+
+    fn finish(mut self) -> u64 {
+        let last = ((self.total & 0xff) << 56) | self.tail;
+        self.compress(last);
+        self.v[2] ^= 0xff;
+        for _ in 0..4 {
+            self.round();
+        }
+        self.v[0] ^ self.v[1] ^ self.v[2] ^ self.v[3]
     }
 }
 
@@ -1299,17 +1401,69 @@ mod tests {
         assert_eq!(visitor_hash(b"", 0, "", "").len(), 16);
     }
 
+    fn sip(k0: u64, k1: u64, parts: &[&[u8]]) -> u64 {
+        let mut h = SipHash24::new(k0, k1);
+        for part in parts {
+            h.write(part);
+        }
+        h.finish()
+    }
+
     #[test]
+    fn siphash_gives_the_reference_vectors() {
+        // The paper's key 00 01 .. 0f; messages 00 01 .. (n - 1).
+        let (k0, k1) = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+        let message: Vec<u8> = (0..15).collect();
+        assert_eq!(sip(k0, k1, &[]), 0x726f_db47_dd0e_0e31);
+        assert_eq!(sip(k0, k1, &[&message]), 0xa129_ca61_49be_45e5);
+    }
+
+    #[test]
+    #[allow(deprecated)] // the standard library's SipHash-2-4, kept as the reference here
+    fn siphash_matches_the_standard_library_however_the_input_is_split() {
+        use std::hash::Hasher;
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..80usize {
+            let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let (k0, k1) = (next(), next());
+            let mut reference = std::hash::SipHasher::new_with_keys(k0, k1);
+            reference.write(&data);
+            let want = reference.finish();
+            assert_eq!(sip(k0, k1, &[&data]), want, "len {len}");
+            // Every split into three writes, including empty ones.
+            for a in 0..=len {
+                for b in a..=len {
+                    let parts = [&data[..a], &data[a..b], &data[b..]];
+                    assert_eq!(sip(k0, k1, &parts), want, "len {len} split {a} {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)] // the standard library's SipHash-2-4 as an independent reference
     fn visitor_hash_matches_a_known_vector() {
-        // Pins the encoding; changing it would reset every unique count.
+        // Pins the encoding: after a change, a visitor seen on both sides of it on the same
+        // day counts twice that day (hashes are only ever compared within a day).
+        use std::hash::Hasher;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"k").unwrap();
-        mac.update(b"in2carts/visitor/v1\0");
-        mac.update(&7u64.to_be_bytes());
-        mac.update(&3u64.to_be_bytes());
-        mac.update(b"::1");
-        mac.update(b"ua");
-        let tag = mac.finalize().into_bytes();
-        let want: String = tag[..8].iter().map(|b| format!("{b:02x}")).collect();
+        mac.update(b"in2carts/visitor/siphash-2-4 key");
+        let key = mac.finalize().into_bytes();
+        let k0 = u64::from_le_bytes(key[..8].try_into().unwrap());
+        let k1 = u64::from_le_bytes(key[8..16].try_into().unwrap());
+        let mut message = b"in2carts/visitor/v2\0".to_vec();
+        message.extend_from_slice(&7u64.to_be_bytes());
+        message.extend_from_slice(&3u64.to_be_bytes());
+        message.extend_from_slice(b"::1ua");
+        let mut reference = std::hash::SipHasher::new_with_keys(k0, k1);
+        reference.write(&message);
+        let want = format!("{:016x}", reference.finish());
         assert_eq!(visitor_hash(b"k", 7, "::1", "ua"), want);
     }
 }
