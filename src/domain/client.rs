@@ -749,7 +749,7 @@ pub fn referrer_host(referer: Option<&str>) -> Option<String> {
 /// for short inputs like these). `day` = unix_seconds / 86400. The inputs are hashed as
 /// given (no normalisation), length-prefixed so that no two (ip, user-agent) pairs share an
 /// encoding. 64 bits keep accidental collisions among one link's visitors of one day
-/// negligible (about one in 2^32 even at 65,536 visitors a day).
+/// negligible (below one in 2^32 even at 65,536 visitors a day).
 pub fn visitor_hash(secret: &[u8], day: u64, ip: &str, user_agent: &str) -> String {
     VisitorHasher::new(secret).hash(day, ip, user_agent)
 }
