@@ -8,6 +8,7 @@
 //   BENCH_AB_SETS=18  BENCH_AB_SECONDS=2  (the head-to-head comparisons behind the goals)
 //   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=0.5  (seconds of quiet between runs)
 //   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
+//   BENCH_PROFILE_ROUNDS=2  BENCH_PROFILE_SECONDS=8  (CPU profiles of recording on and off; 0: none)
 //   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
 //   for investigating; its summary lines need every scenario)
 //
@@ -24,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ROOT, BIN, ensureDevVars, freePort, startWorker, output } from '../scripts/lib.mjs';
 import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
+import { attribute, profileWorker } from './profile.mjs';
 
 const BENCH = join(ROOT, 'bench');
 /** API keys per link-creation run (each key may make 300 requests a minute). */
@@ -47,6 +49,8 @@ const CFG = {
   coldstartRuns: Math.max(1, Math.round(num('BENCH_COLDSTART_RUNS', 9))),
   abSets: Math.max(1, Math.round(num('BENCH_AB_SETS', 18))),
   abSeconds: Math.max(1, Math.round(num('BENCH_AB_SECONDS', 2))),
+  profileRounds: Math.round(num('BENCH_PROFILE_ROUNDS', 2)),
+  profileSeconds: Math.max(1, Math.round(num('BENCH_PROFILE_SECONDS', 8))),
   direct: process.env.BENCH_DIRECT !== '0',
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
 };
@@ -206,10 +210,10 @@ function criterionMedian(id) {
 // Workers: a snapshot of build/ (so that rebuilds by anyone else during the run change
 // nothing), the project's wrangler.toml without its [build] step, and the baseline.
 
-function snapshotWorker(dir) {
+function snapshotWorker(dir, from = BUILD) {
   mkdirSync(dir, { recursive: true });
   // The whole output (index.js imports its siblings), without the build's staging directory.
-  cpSync(BUILD, dir, { recursive: true, filter: (src) => !relative(BUILD, src).startsWith('.stage') });
+  cpSync(from, dir, { recursive: true, filter: (src) => !relative(from, src).startsWith('.stage') });
   const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
   const out = [];
   let inBuild = false;
@@ -246,6 +250,7 @@ async function start(name, config, vars) {
   });
   started.add(w);
   w.name = name;
+  w.inspector = inspector;
   return w;
 }
 
@@ -691,8 +696,47 @@ async function main() {
     }
   }
 
+  // Where the worker's CPU goes: V8's sampling profiler (bench/profile.mjs) on the same
+  // sources built with names kept, recording on and off, each under the redirect load above.
+  // Within one profile every sample sees the same machine, so the share of recording is not
+  // subject to the VM's drift that the throughput ratios above carry.
+  const profiles = { on: [], off: [] };
+  const profileWarnings = [];
+  if (CFG.profileRounds > 0 && (only.length === 0 || only.includes('redirect'))) {
+    const namedBuild = join(tmp, 'named-build');
+    log('building the same sources with names kept (node scripts/build.mjs --names …)');
+    const b = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--names', namedBuild], { stdio: ['ignore', 2, 2] });
+    if (b.status !== 0) throw new Error('node scripts/build.mjs --names failed');
+    const measuredStamp = readFileSync(join(tmp, 'worker', '.stamp'), 'utf8');
+    if (readFileSync(join(namedBuild, '.stamp'), 'utf8') !== `${measuredStamp}+names`) {
+      profileWarnings.push('the sources changed during the run: the CPU profiles are of other sources than the measured build');
+    }
+    const namedConfig = snapshotWorker(join(tmp, 'named'), namedBuild);
+    const sides = {};
+    for (const side of ['on', 'off']) {
+      const w = await start(`ours with names (recording ${side})`, namedConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: side });
+      sides[side] = { w, url: `${w.url}/${(await seedOurs(w)).link.shortId}` };
+      await wrk(sides[side].url, { seconds: Math.max(1, CFG.warmup) });
+    }
+    for (let i = 0; i < CFG.profileRounds; i++) {
+      for (const side of i % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
+        const { w, url } = sides[side];
+        const loading = wrk(url, { seconds: CFG.profileSeconds + 2 });
+        await sleep(1000);
+        const p = attribute(await profileWorker(w.inspector, CFG.profileSeconds));
+        p.rps = (await loading).rps;
+        profiles[side].push(p);
+        log(`profile ${i + 1}/${CFG.profileRounds} recording ${side}: click recording ${(p.share * 100).toFixed(2)}% of the isolate's busy time (${p.samples} samples, ${p.rps.toFixed(0)} req/s)`);
+        await sleep(CFG.settle * 1000);
+      }
+    }
+  }
+
   if (only.length) {
     // A partial run: ratios of what was measured, nothing written.
+    for (const side of ['on', 'off']) {
+      if (profiles[side].length) console.log(`profile, recording ${side}: ${profiles[side].map((p) => `${(p.share * 100).toFixed(2)}%`).join(' ')}`);
+    }
     for (const s of measured) {
       const xs = samples[s.id];
       console.log(`${s.id.padEnd(16)} ${median(xs.map((x) => x.r.rps)).toFixed(0).padStart(6)} req/s  ÷ reference ${median(xs.map((x) => x.r.rps / x.ref.rps)).toFixed(3)}  [${xs.map((x) => (x.r.rps / x.ref.rps).toFixed(3)).join(' ')}]  runtime CPU ${median(xs.map((x) => x.r.cpu.runtime)).toFixed(3)} ms/req`);
@@ -700,7 +744,7 @@ async function main() {
     return;
   }
   const rows = [];
-  const warnings = [];
+  const warnings = [...profileWarnings];
   const seenIds = new Set();
   for (const s of scenarios) {
     if (seenIds.has(s.id)) continue;
@@ -766,10 +810,16 @@ async function main() {
   const criterion = criterionAll();
   const h = (k) => ab[k] ?? { median: NaN, q1: NaN, q3: NaN, n: 0 };
   const hFmt = (k) => `${h(k).median.toFixed(3)}× (IQR ${h(k).q1.toFixed(3)}–${h(k).q3.toFixed(3)})`;
+  const profiled = profiles.on.length > 0 && profiles.off.length > 0;
+  // The profiles' figure: the larger of the rounds' shares (the cautious one).
+  const profShare = (side) => Math.max(...profiles[side].map((p) => p.share));
+  const pct = (x) => `${(x * 100).toFixed(1)}%`;
   const goals = [
     ['Redirect throughput ≥ 0.95× baseline', `recording on ${hFmt('redirect/base')}; off ${hFmt('redirect_off/base')}`, h('redirect/base').median >= 0.95],
     ['Redirect p99 ≤ 1.2× baseline', `${redirect.p99Ratio.toFixed(3)}× (main table)`, redirect.p99Ratio <= 1.2],
-    ['Click recording costs ≤ 5% of redirect throughput', `on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)`, 1 - h('redirect/redirect_off').median <= 0.05],
+    ['Click recording costs ≤ 5% of redirect throughput',
+      `${profiled ? `CPU profile: ${pct(profShare('on'))} of the worker's CPU (recording off, same attribution: ${pct(profShare('off'))}); ` : ''}head to head on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)`,
+      profiled ? profShare('on') <= 0.05 : 1 - h('redirect/redirect_off').median <= 0.05],
     ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
     ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
     ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
@@ -832,7 +882,24 @@ The last column is each side's own throughput, the median over the same sets.
 |---|---:|---:|---:|
 ${Object.values(ab).map((x) => `| ${x.label} | ${fmt(x.median, 3)} | ${fmt(x.q1, 3)}–${fmt(x.q3, 3)} | ${x.sides.map((v) => fmt(v, 0)).join(' vs ')} |`).join('\n')}
 
-## Bundle and cold start
+${profiled ? `## Where the worker's CPU goes (CPU profile)
+
+V8's sampling profiler, attached through \`wrangler dev --inspector-port\` to the worker's isolate for
+${CFG.profileSeconds} s while wrk drives the redirect as above (${CFG.profileRounds} round${CFG.profileRounds > 1 ? 's' : ''} per side, alternating), on the same sources
+built with names kept (\`node scripts/build.mjs --names\`: the same machine code, plus the Wasm name section
+and unminified JavaScript identifiers). bench/profile.mjs attributes a sample to click recording when a frame
+of its stack belongs to it (queueing the visit, the batch task, the shard's \`record\`); the same rule over the
+worker with recording off is the control. Busy time is every sample that is not idle, garbage collection
+and time outside JavaScript and Wasm included (attributed to nobody). The isolate is one of several users
+of the runtime's thread (the local KV store is another), so its busy time is at most the thread's:
+recording's share of the thread is at most its share here. The thread is saturated under this load, so
+that share bounds what recording takes off the redirect's throughput.
+
+| recording | click recording, share of the isolate's busy time | samples | busy ms | GC | outside JS/Wasm | req/s while profiled |
+|---|---:|---:|---:|---:|---:|---:|
+${['on', 'off'].flatMap((side) => profiles[side].map((p) => `| ${side} | ${(p.share * 100).toFixed(2)}% | ${p.samples} | ${fmt(p.busyMs, 0)} | ${(p.gcShare * 100).toFixed(1)}% | ${(p.programShare * 100).toFixed(1)}% | ${fmt(p.rps, 0)} |`)).join('\n')}
+
+` : ''}## Bundle and cold start
 
 | | raw | gzip -9 | gzip -6 |
 |---|---:|---:|---:|

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import {
   existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ROOT, BIN, run, output } from './lib.mjs';
 
 function files(dir) {
@@ -25,8 +25,14 @@ const inputs = [
 ].sort();
 const hash = createHash('sha256');
 for (const f of inputs) hash.update(relative(ROOT, f)).update(readFileSync(f));
-const stamp = hash.digest('hex');
-const OUT = join(ROOT, 'build');
+// `--names DIR`: the same build into DIR with function names kept (the Wasm name section, and
+// the JavaScript's own identifiers), for a CPU profile that says where time goes (`npm run
+// bench`, bench/profile.mjs). The machine code is the same; the release build drops names.
+const namesAt = process.argv.indexOf('--names');
+const NAMES = namesAt >= 0 ? resolve(process.argv[namesAt + 1] ?? '') : null;
+if (NAMES !== null && process.argv[namesAt + 1] === undefined) throw new Error('--names needs a directory');
+const stamp = hash.digest('hex') + (NAMES ? '+names' : '');
+const OUT = NAMES ?? join(ROOT, 'build');
 const stampFile = join(OUT, '.stamp');
 if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && existsSync(join(OUT, 'index.js'))) {
   process.exit(0);
@@ -55,12 +61,13 @@ console.log('[build] wasm-opt');
 const wasm = join(stage, 'index_bg.wasm');
 const features = ['mutable-globals', 'sign-ext', 'nontrapping-float-to-int', 'bulk-memory', 'multivalue',
   'reference-types', 'exception-handling'].map((f) => `--enable-${f}`);
-run(join(BIN, 'wasm-opt'), [wasm, '-O', ...features, '--strip-debug', '--strip-producers', '-o', wasm]);
+run(join(BIN, 'wasm-opt'), [wasm, '-O', ...features, NAMES ? '--debuginfo' : '--strip-debug', '--strip-producers', '-o', wasm]);
 
 console.log('[build] esbuild src/worker.js');
 copyFileSync(join(ROOT, 'src', 'worker.js'), join(stage, 'worker.js'));
 run(join(BIN, 'esbuild'), [
-  '--external:./index_bg.wasm', '--external:cloudflare:*', '--format=esm', '--bundle', '--minify',
+  '--external:./index_bg.wasm', '--external:cloudflare:*', '--format=esm', '--bundle',
+  ...(NAMES ? ['--minify-whitespace', '--minify-syntax'] : ['--minify']),
   'worker.js', '--outfile=bundle.js', '--log-level=warning',
 ], { cwd: stage });
 // wasm-bindgen imports the module as `import source`; wrangler's module rules take the plain

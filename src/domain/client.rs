@@ -731,6 +731,14 @@ pub fn referrer_host(referer: Option<&str>) -> Option<String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
         return valid.then(|| package.to_ascii_lowercase());
     }
+    if let Some(host) = plain_web_host(referer) {
+        return Some(host.to_ascii_lowercase());
+    }
+    parsed_web_host(referer)
+}
+
+/// The host of a referrer as the URL standard reads it (`url::Url`), for http(s) only.
+fn parsed_web_host(referer: &str) -> Option<String> {
     let url = url::Url::parse(referer).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
@@ -739,6 +747,54 @@ pub fn referrer_host(referer: Option<&str>) -> Option<String> {
         Some(host) if !host.is_empty() => Some(host.to_ascii_lowercase()),
         _ => None,
     }
+}
+
+/// The common case without a URL parser: `http(s)://host[:port]` followed by the end or by
+/// `/`, `?` or `#`, where the host is a plain DNS name (ASCII letters, digits and hyphens in
+/// non-empty dot-separated labels, no `xn--` label, a last label that starts with a letter,
+/// so never an IPv4 address) and the port is a number the URL standard accepts. For such
+/// input `url::Url` gives the same host, lowercased (a unit test compares the two over
+/// generated input); anything else (userinfo, IP literals, escapes, non-ASCII, tabs,
+/// backslashes) answers `None` and is left to it.
+fn plain_web_host(referer: &str) -> Option<&str> {
+    let bytes = referer.as_bytes();
+    let skip = if starts_with_ci(bytes, b"https://") {
+        8
+    } else if starts_with_ci(bytes, b"http://") {
+        7
+    } else {
+        return None;
+    };
+    let rest = referer.get(skip..)?;
+    let authority_end = rest
+        .bytes()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = rest.get(..authority_end)?;
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        p.is_empty()
+            || (p.len() <= 5
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= 65_535))
+    });
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && !starts_with_ci(label.as_bytes(), b"xn--")
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        });
+    let not_ipv4 = host
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.bytes().next())
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    (port_ok && labels_ok && not_ipv4).then_some(host)
 }
 
 /// Privacy-preserving visitor id for unique counts: SipHash-2-4 over (day number, ip,
@@ -1279,6 +1335,85 @@ mod tests {
         ];
         for (referer, want) in cases {
             assert_eq!(referrer_host(Some(referer)).as_deref(), want, "{referer}");
+        }
+    }
+
+    #[test]
+    fn the_plain_host_path_agrees_with_the_url_parser() {
+        // Generated referrers around every rule of `plain_web_host`: each must give what
+        // the URL standard's parser gives, and the common shapes must take the plain path.
+        let schemes = [
+            "http://", "https://", "HTTPS://", "hTtP://", "ftp://", "http:/", "https:", "http:\\",
+        ];
+        let labels = [
+            "a",
+            "B",
+            "l",
+            "instagram",
+            "com",
+            "co-uk",
+            "xn--bcher-kva",
+            "XN--zz",
+            "1",
+            "123",
+            "0x7f",
+            "0X1",
+            "-a",
+            "a-",
+            "a_b",
+            "ü",
+            "%41",
+            "",
+            "255",
+            "a b",
+            "a\tb",
+        ];
+        let users = ["", "user@", "u:p@", "@"];
+        let ports = [
+            "", ":", ":80", ":65535", ":65536", ":0080", ":8a", ":999999", ":00000",
+        ];
+        let tails = [
+            "", "/", "/p?q=1", "?x", "#f", "\\x", "\t/", "/ x", ":/", "@x",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut plain = 0;
+        for _ in 0..40_000 {
+            let host: Vec<&str> = (0..1 + next(4))
+                .map(|_| labels[next(labels.len())])
+                .collect();
+            let referer = format!(
+                "{}{}{}{}{}",
+                schemes[next(schemes.len())],
+                users[next(4) / 3 * next(users.len())],
+                host.join("."),
+                ports[next(ports.len())],
+                tails[next(tails.len())]
+            );
+            let want = parsed_web_host(&referer);
+            assert_eq!(referrer_host(Some(&referer)), want, "{referer:?}");
+            if let Some(host) = plain_web_host(&referer) {
+                assert_eq!(Some(host.to_ascii_lowercase()), want, "{referer:?}");
+                plain += 1;
+            }
+        }
+        assert!(
+            plain > 1_000,
+            "only {plain} generated referrers took the plain path"
+        );
+        for common in [
+            "https://l.instagram.com/",
+            "https://www.google.com/",
+            "https://t.co/",
+            "http://m.facebook.com:8080/x",
+            "https://lm.facebook.com/l.php?u=x",
+        ] {
+            assert!(plain_web_host(common).is_some(), "{common}");
         }
     }
 
