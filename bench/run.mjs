@@ -811,15 +811,15 @@ async function main() {
   const h = (k) => ab[k] ?? { median: NaN, q1: NaN, q3: NaN, n: 0 };
   const hFmt = (k) => `${h(k).median.toFixed(3)}× (IQR ${h(k).q1.toFixed(3)}–${h(k).q3.toFixed(3)})`;
   const profiled = profiles.on.length > 0 && profiles.off.length > 0;
-  // The profiles' figure: the larger of the rounds' shares (the cautious one).
+  // The profiles' figure: the larger of the rounds' shares.
   const profShare = (side) => Math.max(...profiles[side].map((p) => p.share));
   const pct = (x) => `${(x * 100).toFixed(1)}%`;
   const goals = [
     ['Redirect throughput ≥ 0.95× baseline', `recording on ${hFmt('redirect/base')}; off ${hFmt('redirect_off/base')}`, h('redirect/base').median >= 0.95],
     ['Redirect p99 ≤ 1.2× baseline', `${redirect.p99Ratio.toFixed(3)}× (main table)`, redirect.p99Ratio <= 1.2],
     ['Click recording costs ≤ 5% of redirect throughput',
-      `${profiled ? `CPU profile: ${pct(profShare('on'))} of the worker's CPU (recording off, same attribution: ${pct(profShare('off'))}); ` : ''}head to head on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)`,
-      profiled ? profShare('on') <= 0.05 : 1 - h('redirect/redirect_off').median <= 0.05],
+      `head to head on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)${profiled ? `; CPU profile: recording's own frames ${pct(profShare('on'))} of the isolate's busy time (recording off, same rule: ${pct(profShare('off'))})` : ''}`,
+      1 - h('redirect/redirect_off').median <= 0.05],
     ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
     ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
     ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
@@ -890,10 +890,10 @@ built with names kept (\`node scripts/build.mjs --names\`: the same machine code
 and unminified JavaScript identifiers). bench/profile.mjs attributes a sample to click recording when a frame
 of its stack belongs to it (queueing the visit, the batch task, the shard's \`record\`); the same rule over the
 worker with recording off is the control. Busy time is every sample that is not idle, garbage collection
-and time outside JavaScript and Wasm included (attributed to nobody). The isolate is one of several users
-of the runtime's thread (the local KV store is another), so its busy time is at most the thread's:
-recording's share of the thread is at most its share here. The thread is saturated under this load, so
-that share bounds what recording takes off the redirect's throughput.
+and time outside JavaScript and Wasm included. Those are attributed to nobody, so what recording causes
+there (collecting what it allocated, the runtime's side of its calls, the SQLite commit) is not in its
+share: the share is recording's own code, not all it costs. It is free of the VM's drift, which the
+throughput ratios above carry: every sample of a profile sees the same machine.
 
 | recording | click recording, share of the isolate's busy time | samples | busy ms | GC | outside JS/Wasm | req/s while profiled |
 |---|---:|---:|---:|---:|---:|---:|

@@ -41,37 +41,34 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 
 /// The redirect's fast path, in two synchronous halves that `src/worker.js` joins with one
 /// `then` (an async export pays for wasm-bindgen's promise and closure bridging on every
-/// call). First half: for a `GET|HEAD /{shortId}`, the KV read of its record, not awaited;
-/// `undefined` for any other request (the entry then calls `fetch`).
+/// call). The entry reads the request's method and URL once and hands them to both halves
+/// (each read from Rust is a runtime getter call plus a string copy). First half, for a
+/// `GET|HEAD` (the entry checks the method): if the path is `/{shortId}`, the KV read of its
+/// record, not awaited; `undefined` for any other path (the entry then calls `fetch`).
 #[wasm_bindgen]
-pub fn redirect_lookup(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
-    let method = req.method();
-    if method != "GET" && method != "HEAD" {
-        return None;
-    }
-    let url = req.url();
-    let short_id = domain::ids::redirect_target(domain::ids::url_path(&url))?;
+pub fn redirect_lookup(url: &str, env: &Env) -> Option<js_sys::Promise> {
+    let short_id = domain::ids::redirect_target(domain::ids::url_path(url))?;
     store::fast::redirect_read(env, short_id).ok()
 }
 
 /// Second half: the response from the record the lookup returned (or to its absence).
 /// `undefined` when that alone cannot answer (a miss for an id that may be a link created
 /// moments ago, which asks the link's home object; a capped link); the entry then calls
-/// `fetch`, which takes the full path.
+/// `fetch`, which takes the full path. `is_get` is false for `HEAD`.
 #[wasm_bindgen]
 pub fn redirect_answer(
     req: web_sys::Request,
+    url: &str,
+    is_get: bool,
     env: &Env,
     ctx: worker::worker_sys::Context,
     raw: Option<String>,
 ) -> Option<web_sys::Response> {
-    let url = req.url();
     let Some(raw) = raw else {
-        let short_id = domain::ids::redirect_target(domain::ids::url_path(&url))?;
+        let short_id = domain::ids::redirect_target(domain::ids::url_path(url))?;
         return redirect::miss_now(env, short_id);
     };
-    let is_get = req.method() == "GET";
-    redirect::answer_now(req, &url, env, &Context::new(ctx), &raw, is_get)
+    redirect::answer_now(req, url, env, &Context::new(ctx), &raw, is_get)
 }
 
 async fn route(req: Request, env: Env, ctx: Context) -> Response {

@@ -38,25 +38,31 @@ export default {
     recover();
     try {
       // A redirect: the KV read, then the answer, both synchronous Rust (see
-      // `redirect_lookup` in src/lib.rs); anything they leave, and a failed KV read, goes
-      // to `fetch`, the full path.
-      const lookup = wasm.redirect_lookup(request, env);
-      if (lookup === undefined) return wasm.fetch(request, env, ctx).catch(watch);
-      return lookup
-        .then(
-          (raw) => answer(request, env, ctx, raw),
-          () => wasm.fetch(request, env, ctx),
-        )
-        .catch(watch);
+      // `redirect_lookup` in src/lib.rs), given the method and URL read once here; anything
+      // they leave, and a failed KV read, goes to `fetch`, the full path.
+      const method = request.method;
+      if (method === 'GET' || method === 'HEAD') {
+        const url = request.url;
+        const lookup = wasm.redirect_lookup(url, env);
+        if (lookup !== undefined) {
+          return lookup
+            .then(
+              (raw) => answer(request, url, method === 'GET', env, ctx, raw),
+              () => wasm.fetch(request, env, ctx),
+            )
+            .catch(watch);
+        }
+      }
+      return wasm.fetch(request, env, ctx).catch(watch);
     } catch (e) {
       return watch(e);
     }
   },
 };
 
-function answer(request, env, ctx, raw) {
+function answer(request, url, isGet, env, ctx, raw) {
   recover();
-  return wasm.redirect_answer(request, env, ctx, raw) ?? wasm.fetch(request, env, ctx);
+  return wasm.redirect_answer(request, url, isGet, env, ctx, raw) ?? wasm.fetch(request, env, ctx);
 }
 
 // The Rust object behind a Durable Object (a symbol key: not callable over RPC).
