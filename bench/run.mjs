@@ -9,6 +9,8 @@
 //   BENCH_THREADS=2  BENCH_CONNECTIONS=2  BENCH_SETTLE=0.5  (seconds of quiet between runs)
 //   BENCH_COLDSTART_RUNS=9  BENCH_DIRECT=1  (0: skip the rows that bypass wrangler's dev proxy)
 //   BENCH_PROFILE_ROUNDS=2  BENCH_PROFILE_SECONDS=8  (CPU profiles of recording on and off; 0: none)
+//   BENCH_AA=1  (a second recording-off worker in the head to head: the ratio of two identical
+//   processes, i.e. the noise floor of the recording on ÷ off figure; off by default)
 //   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
 //   for investigating; its summary lines need every scenario)
 //
@@ -52,6 +54,7 @@ const CFG = {
   profileRounds: Math.round(num('BENCH_PROFILE_ROUNDS', 2)),
   profileSeconds: Math.max(1, Math.round(num('BENCH_PROFILE_SECONDS', 8))),
   direct: process.env.BENCH_DIRECT !== '0',
+  aa: process.env.BENCH_AA === '1',
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
 };
 if (CFG.threads > CFG.connections) CFG.threads = CFG.connections;
@@ -509,11 +512,15 @@ async function main() {
   const seedToken = randomBytes(16).toString('hex');
   const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'on' });
   const off = await start('ours (recording off)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'off' });
+  const off2 = CFG.aa
+    ? await start('ours (recording off, second process)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'off' })
+    : null;
   const base = await start('baseline (JS)', baseConfig, { SEED_TOKEN: seedToken });
 
   log('seeding links through the API');
   const seed = await seedOurs(on);
   const seedOff = await seedOurs(off);
+  const seedOff2 = off2 ? await seedOurs(off2) : null;
   await seedBaseline(base, seedToken, seed);
   const unknown = '/zzzzzzz'; // a well-formed short id that no link has
   for (const [w, who] of [[on, 'ours'], [base, 'baseline']]) {
@@ -570,6 +577,10 @@ async function main() {
       }),
     },
   ];
+  if (off2) {
+    // Only in the head to head (below), as the control of recording on ÷ off.
+    scenarios.push({ id: 'redirect_off2', label: "(b') redirect, recording off, a second process", url: off2.url + `/${seedOff2.link.shortId}`, expect: '302', w: off2, abOnly: true });
+  }
   if (CFG.direct) {
     scenarios.push(
       { id: 'd_base', label: 'direct, no dev proxy: baseline redirect', url: direct.base + rpath, expect: '302', directBase: true, w: base },
@@ -578,7 +589,7 @@ async function main() {
     );
   }
 
-  for (const w of [on, off, base]) w.roles = roles(w);
+  for (const w of [on, off, base, ...(off2 ? [off2] : [])]) w.roles = roles(w);
   const runOnce = async (s, seconds) => {
     const env = s.env ? await s.env() : {};
     const before = cpuSeconds(s.w.roles);
@@ -613,7 +624,7 @@ async function main() {
   const refBase = scenarios.find((s) => s.id === 'base');
   const refDirect = scenarios.find((s) => s.id === 'd_base');
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-  const measured = scenarios.filter((s) => !s.base && !s.directBase && (only.length === 0 || only.includes(s.id)));
+  const measured = scenarios.filter((s) => !s.base && !s.directBase && !s.abOnly && (only.length === 0 || only.includes(s.id)));
   const samples = {};
   const record = (s, round, r, ref) => {
     (samples[s.id] ??= []).push({ round, r, ref });
@@ -647,11 +658,12 @@ async function main() {
   const byId = Object.fromEntries(scenarios.map((x) => [x.id, x]));
   const GROUPS = [
     {
-      sides: ['base', 'redirect', 'redirect_off'],
+      sides: ['base', 'redirect', 'redirect_off', ...(off2 ? ['redirect_off2'] : [])],
       comparisons: [
         ['redirect', 'base', '(a) redirect, recording on ÷ baseline redirect'],
         ['redirect_off', 'base', '(b) redirect, recording off ÷ baseline redirect'],
         ['redirect', 'redirect_off', 'recording on ÷ recording off'],
+        ...(off2 ? [['redirect_off2', 'redirect_off', 'control (A/A): recording off ÷ recording off, a second process']] : []),
       ],
     },
     { sides: ['redirect', 'qr_cached'], comparisons: [['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect']] },
@@ -747,7 +759,7 @@ async function main() {
   const warnings = [...profileWarnings];
   const seenIds = new Set();
   for (const s of scenarios) {
-    if (seenIds.has(s.id)) continue;
+    if (seenIds.has(s.id) || s.abOnly) continue;
     seenIds.add(s.id);
     const xs = samples[s.id];
     const row = {
