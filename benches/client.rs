@@ -1,11 +1,11 @@
 //! `classify` on the redirect path (a plain browser, an in-app browser and a preview
 //! crawler), and the steps that turn a visit into a stored click: the click event (with its
-//! visitor hash and referrer host), and a 1,000-event batch written and checked.
+//! visitor hash and referrer host), and a 1,000-event batch counted, written and checked.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use in2carts_edge::domain::client::{classify, referrer_host, VisitorHasher};
-use in2carts_edge::domain::stats::{batch_rows, check_batch, click_event, VisitFields};
+use in2carts_edge::domain::stats::{batch_body, check_batch, click_event, VisitFields};
 
 const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1";
 const INSTAGRAM_IN_APP: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.0.3.18.110 (iPhone15,2; iOS 17_1_2; en_US; en; scale=3.00; 1179x2556; 541635890)";
@@ -32,14 +32,13 @@ fn bench_click(c: &mut Criterion) {
         referer: "https://l.instagram.com/",
         ip: "203.0.113.9",
         country: "US",
-        colo: "DFW",
         verified_bot: "",
     };
     let hasher = VisitorHasher::new(b"a visitor hash secret of the usual length, 32+ bytes");
     let now = 1_763_800_000_000;
     let mut group = c.benchmark_group("click");
     group.bench_function("click_event", |b| {
-        b.iter(|| click_event(black_box(&visit), &hasher, None, now, [7; 16]))
+        b.iter(|| click_event(black_box(&visit), &hasher, None, now))
     });
     group.bench_function("visitor_hash", |b| {
         b.iter(|| {
@@ -62,19 +61,30 @@ fn bench_click(c: &mut Criterion) {
                 .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         })
     });
-    let events: Vec<_> = (0..1000u16)
-        .map(|i| {
-            let [hi, lo] = i.to_be_bytes();
-            let random = [hi, lo, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            click_event(&visit, &hasher, None, now + i64::from(i), random)
+    // 1,000 visits of one second from 1,000 visitors (a different IP each), so the batch
+    // has one count row per distinct classification and a visitor row per visit: the most
+    // rows a batch of that size carries for one kind of phone.
+    let ips: Vec<String> = (0..1000u16)
+        .map(|i| format!("203.0.{}.{}", i >> 8, i & 255))
+        .collect();
+    let events: Vec<_> = ips
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            let v = VisitFields {
+                ip: ip.as_str(),
+                ..visit.clone()
+            };
+            click_event(&v, &hasher, None, now + i as i64)
         })
         .collect();
-    let rows = batch_rows(&events);
-    group.bench_function("batch_rows_1000", |b| {
-        b.iter(|| batch_rows(black_box(&events)))
+    const ID: &str = "bat_01KAMR8WW0000000000000000Z";
+    let body = batch_body(ID, &events);
+    group.bench_function("batch_body_1000", |b| {
+        b.iter(|| batch_body(ID, black_box(&events)))
     });
     group.bench_function("check_batch_1000", |b| {
-        b.iter(|| check_batch(black_box(&rows)))
+        b.iter(|| check_batch(black_box(&body)))
     });
     group.finish();
 }

@@ -1,10 +1,10 @@
-//! `LinkClicks`: the Durable Object (SQLite storage) that owns the click events of one shard
-//! of one link (`{linkId}#{shard}`, see `domain::stats::CLICK_SHARDS`).
+//! `LinkClicks`: the Durable Object (SQLite storage) that owns the clicks of one shard of one
+//! link (`{linkId}#{shard}`, see `domain::stats::CLICK_SHARDS`).
 //!
-//! Raw events are kept for `RAW_RETENTION_MS`, then an alarm rolls them into hourly
-//! aggregates and deletes them; unique visitors roll into hourly counts once their day is
-//! over. Every stats query reads aggregates and raw rows together, so the answer is the same
-//! before and after a roll-up, and storage per link grows with active hours, not with clicks.
+//! Clicks arrive already counted (`domain::stats::batch_body`): a delivery adds to one
+//! `hourly` row per (hour, dimensions) and upserts one `visitors` row per shopper and day, so
+//! storage and writes grow with active hours and visitors, not with clicks. An alarm rolls
+//! the visitors of past days into hourly unique counts and forgets old batch ids.
 
 use crate::domain::stats::{check_batch, floor_to, Partial, DAY_MS, DIMENSIONS, HOUR_MS};
 use serde::Deserialize;
@@ -15,17 +15,13 @@ use worker::{
     SqlStorageValue as V, State,
 };
 
-/// Raw events older than this are rolled into hourly aggregates.
-pub const RAW_RETENTION_MS: i64 = 24 * HOUR_MS;
-/// How often the roll-up alarm runs while raw events exist.
+/// How long batch ids (retry dedupe) and the visitor rows of a finished day are kept before
+/// the alarm clears them (visitors are first rolled into hourly unique counts).
+pub const RETENTION_MS: i64 = 24 * HOUR_MS;
+/// How often the roll-up alarm runs while there is something to clear.
 pub const ROLLUP_EVERY_MS: i64 = HOUR_MS;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-  ts INTEGER NOT NULL, id TEXT NOT NULL, country TEXT NOT NULL, colo TEXT NOT NULL,
-  device TEXT NOT NULL, os TEXT NOT NULL, browser TEXT NOT NULL, referrer TEXT NOT NULL,
-  qr TEXT NOT NULL, bot TEXT NOT NULL, visitor TEXT NOT NULL,
-  PRIMARY KEY (ts, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (
   hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
   browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
@@ -34,29 +30,46 @@ CREATE TABLE IF NOT EXISTS hourly (
 CREATE TABLE IF NOT EXISTS visitors (
   day INTEGER NOT NULL, visitor TEXT NOT NULL, first_hour INTEGER NOT NULL,
   PRIMARY KEY (day, visitor)) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS shopper_visitor AFTER INSERT ON events WHEN NEW.bot = ''
-BEGIN
-  INSERT OR IGNORE INTO visitors (day, visitor, first_hour)
-    VALUES (NEW.ts / 86400000, NEW.visitor, NEW.ts - NEW.ts % 3600000);
-END;
 CREATE TABLE IF NOT EXISTS uniq_hourly (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
-/// Stores a delivered batch: one row per element of the array, its fields in `ROW_FIELDS`
-/// order (the column list below; a unit test holds the two together).
-const INSERT_BATCH: &str = "INSERT OR IGNORE INTO events
-  (id, ts, country, colo, device, os, browser, referrer, qr, bot, visitor)
-  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-         value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-  FROM json_each(?)";
+/// Shards written by earlier versions kept one raw row per click in `events` (and a trigger
+/// that added visitor rows). Their events are counted into `hourly` once, then dropped.
+const MIGRATE_EVENTS: &str = "
+INSERT INTO hourly (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', COUNT(*)
+  FROM events WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+  DO UPDATE SET clicks = clicks + excluded.clicks;
+DROP TRIGGER IF EXISTS shopper_visitor;
+DROP TABLE events;
+";
 
-/// Raw and rolled-up rows of `[?, ?)` as one relation, bucketed by hour.
-const UNION: &str = "WITH u AS (
+/// Records a batch id; answers a row only the first time (a retried delivery answers none).
+const CLAIM_BATCH: &str =
+    "INSERT INTO batches (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id";
+
+/// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order) to `hourly`.
+const ADD_COUNTS: &str = "INSERT INTO hourly
+  (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+         value ->> 6, value ->> 7, value ->> 8
+  FROM json_each(?, '$[1]') WHERE true
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+  DO UPDATE SET clicks = clicks + excluded.clicks";
+
+/// Adds a batch's visitors (its `'$[2]'`, rows in `VISITOR_FIELDS` order): a visitor seen
+/// before that day keeps the earliest first hour.
+const ADD_VISITORS: &str = "INSERT INTO visitors (day, visitor, first_hour)
+  SELECT value ->> 0, value ->> 1, value ->> 2
+  FROM json_each(?, '$[2]') WHERE true
+ON CONFLICT (day, visitor) DO UPDATE SET first_hour = min(first_hour, excluded.first_hour)";
+
+/// The counted rows of `[?, ?)`.
+const RANGE: &str = "WITH u AS (
   SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks AS c
-    FROM hourly WHERE hour >= ? AND hour < ?
-  UNION ALL
-  SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', 1
-    FROM events WHERE ts >= ? AND ts < ?)";
+    FROM hourly WHERE hour >= ? AND hour < ?)";
 
 #[durable_object]
 pub struct LinkClicks {
@@ -66,7 +79,7 @@ pub struct LinkClicks {
 
 impl DurableObject for LinkClicks {
     fn new(state: State, _env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
+        if let Err(e) = prepare(&state.storage().sql()) {
             worker::console_error!("click schema: {e}");
         }
         LinkClicks {
@@ -93,10 +106,13 @@ impl DurableObject for LinkClicks {
 
     async fn alarm(&self) -> Result<Response> {
         let now = worker::Date::now().as_millis() as i64;
-        self.rollup(floor_to(now - RAW_RETENTION_MS, HOUR_MS))?;
+        self.rollup(floor_to(now - RETENTION_MS, HOUR_MS))?;
         let remaining: Vec<Count> = self
             .sql()
-            .exec("SELECT COUNT(*) AS n FROM events", None)?
+            .exec(
+                "SELECT (SELECT COUNT(*) FROM visitors) + (SELECT COUNT(*) FROM batches) AS n",
+                None,
+            )?
             .to_array()?;
         if remaining.first().is_some_and(|c| c.n > 0.0) {
             self.state.storage().set_alarm(ROLLUP_EVERY_MS).await?;
@@ -129,6 +145,12 @@ struct Totals {
 }
 
 #[derive(Deserialize)]
+struct Claimed {
+    #[allow(dead_code)] // only whether a row came back matters
+    id: String,
+}
+
+#[derive(Deserialize)]
 struct Row {
     k: serde_json::Value,
     n: f64,
@@ -140,17 +162,32 @@ struct Row {
 /// (README, "Benchmark"). Stats and roll-ups, which are rare, stay on `fetch`.
 #[wasm_bindgen(wasm_bindgen_futures = ::worker::wasm_bindgen_futures)]
 impl LinkClicks {
-    /// Stores a batch of events (one isolate's clicks of this shard, as
-    /// `domain::stats::batch_rows` writes them) together. The batch is checked whole before
-    /// anything is stored: a malformed batch stores nothing and fails the call. Answers the
-    /// number of events (a repeated one is stored once, but counted in the answer).
+    /// Stores a batch (one isolate's clicks of this shard, counted by
+    /// `domain::stats::batch_body`). The batch is checked whole before anything is stored: a
+    /// malformed batch stores nothing and fails the call. Answers the number of clicks in the
+    /// batch (a repeated batch is stored once, but counted in the answer).
     pub async fn record(&self, batch: String) -> std::result::Result<u32, JsValue> {
-        let n = check_batch(&batch)
+        let checked = check_batch(&batch)
             .map_err(|e| JsValue::from(js_sys::Error::new(&format!("bad click batch: {e}"))))?;
-        self.insert_batch(&batch)?;
+        self.add_batch(&checked.id, checked.at, &batch)?;
         self.ensure_alarm().await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        Ok(u32::try_from(checked.clicks).unwrap_or(u32::MAX))
     }
+}
+
+/// Creates the tables, and migrates a shard written by an earlier version.
+fn prepare(sql: &SqlStorage) -> Result<()> {
+    sql.exec(SCHEMA, None)?;
+    let old: Vec<Count> = sql
+        .exec(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+            None,
+        )?
+        .to_array()?;
+    if old.first().is_some_and(|c| c.n > 0.0) {
+        sql.exec(MIGRATE_EVENTS, None)?;
+    }
+    Ok(())
 }
 
 impl LinkClicks {
@@ -158,13 +195,20 @@ impl LinkClicks {
         self.state.storage().sql()
     }
 
-    /// Stores a batch (rows in `ROW_FIELDS` order, already checked) with one statement,
-    /// whatever its length: SQLite walks the array itself (`json_each`), and the
-    /// `shopper_visitor` trigger adds each shopper's visitor row in the same pass (and the
-    /// same statement, so both or neither). A repeated event (same id, hence same time) is
-    /// ignored, and so its visitor row is not added again: a retried delivery counts once.
-    fn insert_batch(&self, events_json: &str) -> Result<()> {
-        self.sql().exec(INSERT_BATCH, vec![V::from(events_json)])?;
+    /// Stores a checked batch: claims its id, then adds its counts and visitors, with no
+    /// await in between (so in one implicit transaction: all or nothing). A batch whose id is
+    /// already claimed was stored by an earlier delivery and is left alone: a retried
+    /// delivery counts once.
+    fn add_batch(&self, id: &str, at: i64, batch: &str) -> Result<()> {
+        let sql = self.sql();
+        let claimed: Vec<Claimed> = sql
+            .exec(CLAIM_BATCH, vec![V::from(id), V::from(at)])?
+            .to_array()?;
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        sql.exec(ADD_COUNTS, vec![V::from(batch)])?;
+        sql.exec(ADD_VISITORS, vec![V::from(batch)])?;
         Ok(())
     }
 
@@ -181,19 +225,10 @@ impl LinkClicks {
         Ok(())
     }
 
-    /// Moves raw events before `cutoff` into hourly aggregates, and visitors of days before
-    /// the cutoff's day into hourly unique counts, in one implicit transaction (no await).
+    /// Rolls the visitors of days before the cutoff's day into hourly unique counts and
+    /// forgets batch ids made before the cutoff, in one implicit transaction (no await).
     fn rollup(&self, cutoff: i64) -> Result<()> {
         let sql = self.sql();
-        sql.exec(
-            "INSERT INTO hourly (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
-               SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', COUNT(*)
-               FROM events WHERE ts < ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-             ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
-               DO UPDATE SET clicks = clicks + excluded.clicks",
-            vec![V::from(cutoff)],
-        )?;
-        sql.exec("DELETE FROM events WHERE ts < ?", vec![V::from(cutoff)])?;
         let day = cutoff.div_euclid(DAY_MS);
         sql.exec(
             "INSERT INTO uniq_hourly (hour, n)
@@ -202,18 +237,19 @@ impl LinkClicks {
             vec![V::from(day)],
         )?;
         sql.exec("DELETE FROM visitors WHERE day < ?", vec![V::from(day)])?;
+        sql.exec("DELETE FROM batches WHERE at < ?", vec![V::from(cutoff)])?;
         Ok(())
     }
 
     /// This shard's share of the stats for the hour-aligned range `[from, to)`.
     fn partial(&self, from: i64, to: i64) -> Result<Partial> {
         let sql = self.sql();
-        let range = || vec![V::from(from), V::from(to), V::from(from), V::from(to)];
+        let range = || vec![V::from(from), V::from(to)];
         let mut p = Partial::default();
         let totals: Vec<Totals> = sql
             .exec(
                 &format!(
-                    "{UNION} SELECT
+                    "{RANGE} SELECT
                        COALESCE(SUM(CASE WHEN is_bot = 0 THEN c ELSE 0 END), 0) AS clicks,
                        COALESCE(SUM(CASE WHEN is_bot = 0 AND qr != '' THEN c ELSE 0 END), 0) AS qr_scans,
                        COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks
@@ -234,7 +270,7 @@ impl LinkClicks {
         for (name, column) in groupings {
             let rows: Vec<Row> = sql
                 .exec(
-                    &format!("{UNION} SELECT {column} AS k, SUM(c) AS n FROM u WHERE is_bot = 0 GROUP BY {column}"),
+                    &format!("{RANGE} SELECT {column} AS k, SUM(c) AS n FROM u WHERE is_bot = 0 GROUP BY {column}"),
                     range(),
                 )?
                 .to_array()?;
@@ -260,7 +296,7 @@ impl LinkClicks {
             .exec(
                 "SELECT (SELECT COUNT(*) FROM visitors WHERE first_hour >= ? AND first_hour < ?)
                       + (SELECT COALESCE(SUM(n), 0) FROM uniq_hourly WHERE hour >= ? AND hour < ?) AS n",
-                range(),
+                [range(), range()].concat(),
             )?
             .to_array()?;
         p.unique_visitors = uniq.first().map_or(0, |c| c.n as u64);
@@ -271,27 +307,42 @@ impl LinkClicks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::stats::ROW_FIELDS;
+    use crate::domain::stats::{COUNT_FIELDS, VISITOR_FIELDS};
 
-    #[test]
-    fn the_visitor_trigger_uses_the_domain_day_and_hour() {
-        let values =
-            format!("VALUES (NEW.ts / {DAY_MS}, NEW.visitor, NEW.ts - NEW.ts % {HOUR_MS})");
-        assert!(SCHEMA.contains(&values), "{SCHEMA}");
+    fn words(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// `INSERT INTO t (fields) SELECT value ->> 0, … FROM json_each(?, 'path') WHERE true`.
+    fn upsert_reads(table: &str, fields: &[&str], path: &str) -> String {
+        let reads: Vec<String> = (0..fields.len())
+            .map(|i| format!("value ->> {i}"))
+            .collect();
+        format!(
+            "INSERT INTO {table} ({}) SELECT {} FROM json_each(?, '{path}') WHERE true ON CONFLICT",
+            fields.join(", "),
+            reads.join(", ")
+        )
     }
 
     #[test]
-    fn batch_insert_reads_rows_in_row_field_order() {
-        let sql = INSERT_BATCH
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let columns = format!("({})", ROW_FIELDS.join(", "));
-        let reads: Vec<String> = (0..ROW_FIELDS.len())
-            .map(|i| format!("value ->> {i}"))
-            .collect();
-        let select = format!("SELECT {} FROM json_each(?)", reads.join(", "));
-        assert!(sql.contains(&columns), "{sql}");
-        assert!(sql.ends_with(&select), "{sql}");
+    fn upserts_read_rows_in_the_domain_field_order() {
+        let counts = words(ADD_COUNTS);
+        assert!(
+            counts.starts_with(&upsert_reads("hourly", &COUNT_FIELDS, "$[1]")),
+            "{counts}"
+        );
+        assert!(counts.ends_with("DO UPDATE SET clicks = clicks + excluded.clicks"));
+        let visitors = words(ADD_VISITORS);
+        assert!(
+            visitors.starts_with(&upsert_reads("visitors", &VISITOR_FIELDS, "$[2]")),
+            "{visitors}"
+        );
+    }
+
+    #[test]
+    fn the_migration_buckets_events_by_the_domain_hour() {
+        assert_eq!(HOUR_MS, 3_600_000);
+        assert!(MIGRATE_EVENTS.contains(&format!("ts - (ts % {HOUR_MS})")));
     }
 }

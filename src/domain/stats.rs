@@ -38,14 +38,12 @@ pub fn keep_batching(window_visits: usize, batch_events: usize, age_ms: u64) -> 
         && age_ms + BATCH_WINDOW_MS <= MAX_BATCH_AGE_MS
 }
 
-/// One visit, as recorded after the response is sent.
+/// One visit, as recorded after the response is sent. It is never stored as such: an
+/// isolate's visits are counted into a batch (`batch_body`) before delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClickEvent {
-    /// Unique per visit; a retried delivery of the same event is stored once.
-    pub id: String,
     pub ts: i64,
     pub country: String,
-    pub colo: String,
     pub device: String,
     pub os: String,
     pub browser: String,
@@ -65,19 +63,18 @@ pub const VISIT_FIELD_SEP: char = '\u{1f}';
 pub const VISIT_ROW_SEP: char = '\u{1e}';
 
 /// What a visit's request says about the visitor, as read by the glue: User-Agent, Referer,
-/// client IP, and from `request.cf` country, colo and `botManagement.verifiedBot`.
+/// client IP, and from `request.cf` country and `botManagement.verifiedBot`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VisitFields<'a> {
     pub user_agent: &'a str,
     pub referer: &'a str,
     pub ip: &'a str,
     pub country: &'a str,
-    pub colo: &'a str,
     /// `"1"` / `"0"` when the runtime said, `""` when it did not.
     pub verified_bot: &'a str,
 }
 
-/// Splits the visits text into exactly `expected` rows of six fields; `None` when the text
+/// Splits the visits text into exactly `expected` rows of five fields; `None` when the text
 /// has another shape (then nothing of the batch is trusted).
 pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>> {
     if expected == 0 {
@@ -95,7 +92,6 @@ pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>>
                 referer: f.next()?,
                 ip: f.next()?,
                 country: f.next()?,
-                colo: f.next()?,
                 verified_bot: f.next()?,
             };
             f.next().is_none().then_some(v)
@@ -103,13 +99,12 @@ pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>>
         .collect()
 }
 
-/// The click event of one visit (pure: the clock, the randomness and the key come in).
+/// The click event of one visit (pure: the clock and the key come in).
 pub fn click_event(
     v: &VisitFields<'_>,
     visitors: &crate::domain::client::VisitorHasher,
     qr: Option<String>,
     now: i64,
-    random: [u8; 16],
 ) -> ClickEvent {
     let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
     let verified = match v.verified_bot {
@@ -120,10 +115,8 @@ pub fn click_event(
     let ua = some(v.user_agent);
     let info = crate::domain::client::classify(ua.as_deref(), verified);
     ClickEvent {
-        id: crate::domain::ids::ulid_id("clk_", now, random),
         ts: now,
         country: some(v.country).unwrap_or_else(|| "unknown".into()),
-        colo: v.colo.to_string(),
         device: info.device.as_str().to_string(),
         os: info.os.to_string(),
         browser: info.browser.to_string(),
@@ -136,43 +129,79 @@ pub fn click_event(
     }
 }
 
-/// A batch as delivered to a click shard: a JSON array with one row per event, each row an
-/// array of the event's fields in this order. Rows rather than objects: no key is written,
-/// matched or looked up per field, on either side (the shard's insert reads `value ->> i`).
-pub const ROW_FIELDS: [&str; 11] = [
-    "id", "ts", "country", "colo", "device", "os", "browser", "referrer", "qr", "bot", "visitor",
+/// A delivered batch is a JSON array `[id, counts, visitors]`:
+/// - `id`: `bat_` + ULID, made once per delivery, so that a retried delivery counts once;
+/// - `counts`: the batch's clicks counted per hour and dimensions, one row per distinct
+///   combination, each an array of these fields (the columns of a shard's `hourly` table);
+/// - `visitors`: one row per distinct shopper (bots are not visitors) and day, with the hour
+///   of that shopper's first visit of the batch (`VISITOR_FIELDS`).
+///
+/// Rows rather than objects: no key is written, matched or looked up per field, on either
+/// side (the shard's upserts read `value ->> i`). Counting before delivery is what keeps a
+/// click's cost off the shard: it adds to one row per combination instead of storing a row
+/// per click (README, "Benchmark").
+pub const COUNT_FIELDS: [&str; 9] = [
+    "hour", "country", "device", "os", "browser", "referrer", "qr", "is_bot", "clicks",
 ];
+/// Fields of a visitor row of a delivered batch (see `COUNT_FIELDS`).
+pub const VISITOR_FIELDS: [&str; 3] = ["day", "visitor", "first_hour"];
 
-/// The delivery body of a batch of events (see `ROW_FIELDS`).
-pub fn batch_rows(events: &[ClickEvent]) -> String {
-    let rows: Vec<_> = events
-        .iter()
-        .map(|e| {
-            (
-                &e.id,
-                e.ts,
-                &e.country,
-                &e.colo,
-                &e.device,
-                &e.os,
-                &e.browser,
-                &e.referrer,
-                &e.qr,
-                &e.bot,
-                &e.visitor,
-            )
-        })
+/// A count row's key: hour, then the dimensions and whether the visit was a bot's.
+type CountKey<'a> = (
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    u8,
+);
+
+/// The delivery body of a batch of events (see `COUNT_FIELDS`), under the given batch id.
+/// Rows come out sorted, so the same events always make the same body.
+pub fn batch_body(id: &str, events: &[ClickEvent]) -> String {
+    let mut counts: BTreeMap<CountKey<'_>, u32> = BTreeMap::new();
+    let mut visitors: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    for e in events {
+        let hour = floor_to(e.ts, HOUR_MS);
+        let is_bot = u8::from(!e.bot.is_empty());
+        let key = (
+            hour,
+            e.country.as_str(),
+            e.device.as_str(),
+            e.os.as_str(),
+            e.browser.as_str(),
+            e.referrer.as_str(),
+            e.qr.as_str(),
+            is_bot,
+        );
+        *counts.entry(key).or_default() += 1;
+        if is_bot == 0 {
+            visitors
+                .entry((e.ts.div_euclid(DAY_MS), e.visitor.as_str()))
+                .and_modify(|first| *first = (*first).min(hour))
+                .or_insert(hour);
+        }
+    }
+    let counts: Vec<_> = counts
+        .into_iter()
+        .map(|((h, c, d, o, b, r, q, bot), n)| (h, c, d, o, b, r, q, bot, n))
+        .collect();
+    let visitors: Vec<_> = visitors
+        .into_iter()
+        .map(|((day, visitor), first)| (day, visitor, first))
         .collect();
     // Strings and integers always serialize; an empty body would be refused by the shard.
-    serde_json::to_string(&rows).unwrap_or_default()
+    serde_json::to_string(&(id, counts, visitors)).unwrap_or_default()
 }
 
-/// A delivered row as `check_batch` reads it (`ROW_FIELDS` order), its strings borrowed
-/// from the batch text where they need no unescaping. A row of another length is refused.
+/// A delivered count row as `check_batch` reads it (`COUNT_FIELDS` order), its strings
+/// borrowed from the batch text where they need no unescaping. A row of another length is
+/// refused.
 #[derive(Deserialize)]
-#[allow(dead_code)] // read only to check the shape
-struct DeliveredRow<'a>(
-    #[serde(borrow)] Cow<'a, str>,
+#[allow(dead_code)] // the dimensions are read only to check their type
+struct CountRow<'a>(
     i64,
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
@@ -180,26 +209,72 @@ struct DeliveredRow<'a>(
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
+    u8,
+    u32,
 );
 
-/// Checks a delivered batch (`batch_rows`) before any of it is stored: every row complete,
-/// every field with its type, and every id an event id (`clk_` + ULID) whose time is the
-/// event's `ts`, so that (ts, id), the key a click shard stores events under, identifies an
-/// event exactly as its id does. Returns the number of events.
-pub fn check_batch(json: &str) -> Result<usize, String> {
-    let rows: Vec<DeliveredRow<'_>> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    for (i, DeliveredRow(id, ts, ..)) in rows.iter().enumerate() {
-        let ulid = id
-            .strip_prefix("clk_")
-            .and_then(|u| ulid::Ulid::from_string(u).ok());
-        if ulid.map(|u| u.timestamp_ms()) != u64::try_from(*ts).ok() {
-            return Err(format!("event {i}: id does not match its time"));
+/// A delivered visitor row (`VISITOR_FIELDS` order).
+#[derive(Deserialize)]
+struct VisitorRow<'a>(i64, #[serde(borrow)] Cow<'a, str>, i64);
+
+#[derive(Deserialize)]
+struct DeliveredBatch<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Vec<CountRow<'a>>,
+    #[serde(borrow)] Vec<VisitorRow<'a>>,
+);
+
+/// A delivered batch that passed `check_batch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedBatch {
+    /// The batch id (`bat_` + ULID).
+    pub id: String,
+    /// When the batch was made: its id's time (ms).
+    pub at: i64,
+    /// Clicks in the batch (shoppers and bots).
+    pub clicks: u64,
+}
+
+/// Checks a delivered batch (`batch_body`) before any of it is stored: its id a batch id,
+/// every row complete and every field with its type, every hour a whole hour, `is_bot` 0 or
+/// 1, every count at least 1, and every visitor's first hour within its day.
+pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
+    let DeliveredBatch(id, counts, visitors) =
+        serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let at = id
+        .strip_prefix("bat_")
+        .and_then(|u| ulid::Ulid::from_string(u).ok())
+        .and_then(|u| i64::try_from(u.timestamp_ms()).ok())
+        .ok_or("the batch id is not a bat_ ULID")?;
+    if counts.len() > MAX_EVENTS_PER_CALL || visitors.len() > MAX_EVENTS_PER_CALL {
+        return Err(format!("more than {MAX_EVENTS_PER_CALL} rows"));
+    }
+    let mut clicks = 0u64;
+    for (i, CountRow(hour, .., is_bot, n)) in counts.iter().enumerate() {
+        if hour.rem_euclid(HOUR_MS) != 0 {
+            return Err(format!("count {i}: hour is not a whole hour"));
+        }
+        if *is_bot > 1 {
+            return Err(format!("count {i}: is_bot must be 0 or 1"));
+        }
+        if *n == 0 {
+            return Err(format!("count {i}: clicks must be at least 1"));
+        }
+        clicks += u64::from(*n);
+    }
+    for (i, VisitorRow(day, visitor, first_hour)) in visitors.iter().enumerate() {
+        if visitor.is_empty()
+            || first_hour.rem_euclid(HOUR_MS) != 0
+            || first_hour.div_euclid(DAY_MS) != *day
+        {
+            return Err(format!("visitor {i}: not a visitor of its day"));
         }
     }
-    Ok(rows.len())
+    Ok(CheckedBatch {
+        id: id.into_owned(),
+        at,
+        clicks,
+    })
 }
 
 /// The shard of a visitor: a stable function of its hash.
@@ -250,7 +325,7 @@ pub fn ceil_to(ts: i64, step: i64) -> i64 {
     }
 }
 
-/// Breakdown dimensions, in answer order. Each is a column of the events table.
+/// Breakdown dimensions, in answer order. Each is a column of a shard's `hourly` table.
 pub const DIMENSIONS: [(&str, &str); 6] = [
     ("country", "country"),
     ("device", "device"),
@@ -345,41 +420,31 @@ pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
 
 #[cfg(test)]
 mod tests {
-    fn row(fields: [&str; 6]) -> String {
+    fn row(fields: [&str; 5]) -> String {
         fields.join(&VISIT_FIELD_SEP.to_string())
     }
 
     #[test]
-    fn visits_text_splits_into_rows_of_six_fields() {
+    fn visits_text_splits_into_rows_of_five_fields() {
         let phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98";
         let text = [
-            row([
-                phone,
-                "https://l.instagram.com/",
-                "203.0.113.9",
-                "US",
-                "DFW",
-                "0",
-            ]),
-            row(["facebookexternalhit/1.1", "", "198.51.100.1", "", "", ""]),
+            row([phone, "https://l.instagram.com/", "203.0.113.9", "US", "0"]),
+            row(["facebookexternalhit/1.1", "", "198.51.100.1", "", ""]),
         ]
         .join(&VISIT_ROW_SEP.to_string());
         let v = parse_visits(&text, 2).expect("two rows");
         assert_eq!(v[0].user_agent, phone);
         assert_eq!(v[0].country, "US");
+        assert_eq!(v[0].verified_bot, "0");
         assert_eq!(v[1].referer, "");
         assert_eq!(v[1].verified_bot, "");
         // Any other shape is refused whole.
         assert_eq!(parse_visits(&text, 3), None);
         assert_eq!(parse_visits(&text, 1), None);
-        let five = ["a", "b", "c", "d", "e"].join(&VISIT_FIELD_SEP.to_string());
-        assert_eq!(parse_visits(&five, 1), None);
-        let seven = format!(
-            "{}{}x",
-            row(["a", "b", "c", "d", "e", "f"]),
-            VISIT_FIELD_SEP
-        );
-        assert_eq!(parse_visits(&seven, 1), None);
+        let four = ["a", "b", "c", "d"].join(&VISIT_FIELD_SEP.to_string());
+        assert_eq!(parse_visits(&four, 1), None);
+        let six = format!("{}{}x", row(["a", "b", "c", "d", "e"]), VISIT_FIELD_SEP);
+        assert_eq!(parse_visits(&six, 1), None);
         assert_eq!(parse_visits("", 0), Some(vec![]));
         assert_eq!(parse_visits("x", 0), None);
     }
@@ -410,59 +475,153 @@ mod tests {
         assert_eq!(last, Some(&MAX_BATCH_AGE_MS));
     }
 
+    const BATCH_ID: &str = "bat_01KAMR8WW0000000000000000Z";
+
+    fn tap_at(ts: i64, visitor: &str, qr: &str) -> ClickEvent {
+        ClickEvent {
+            ts,
+            country: "US".into(),
+            device: "mobile".into(),
+            os: "ios".into(),
+            browser: "instagram".into(),
+            referrer: "l.instagram.com".into(),
+            qr: qr.into(),
+            bot: "".into(),
+            visitor: visitor.into(),
+        }
+    }
+
     #[test]
-    fn check_batch_takes_real_events_and_refuses_anything_else() {
-        let now = 1_767_225_600_123;
-        let tap = VisitFields {
-            user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
-            referer: "https://l.instagram.com/",
-            ip: "203.0.113.9",
-            country: "US",
-            colo: "DFW",
-            verified_bot: "",
+    fn a_batch_counts_its_clicks_per_hour_and_dimensions() {
+        let h = 1_767_225_600_000; // 2026-01-01T00:00:00Z, a whole day
+        let bot = ClickEvent {
+            device: "bot".into(),
+            bot: "facebookexternalhit".into(),
+            ..tap_at(h + 30, "v3", "")
         };
         let events = vec![
-            click_event(&tap, &VisitorHasher::new(b"k"), None, now, [3; 16]),
-            click_event(
-                &tap,
-                &VisitorHasher::new(b"k"),
-                Some("qr_\"x".into()),
-                now + 5,
-                [4; 16],
-            ),
+            tap_at(h + 5_000, "v1", ""),
+            tap_at(h + HOUR_MS + 1, "v1", ""),
+            tap_at(h + 10, "v2", "qr_\"x"),
+            tap_at(h + 20, "v1", ""),
+            bot.clone(),
+            bot,
+            // Late on the same day, and just after midnight: another day, another visitor row.
+            tap_at(h + DAY_MS - 1, "v2", "qr_\"x"),
+            tap_at(h + DAY_MS + 1, "v2", ""),
         ];
-        let json = batch_rows(&events);
-        let rows: Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(rows[1][ROW_FIELDS.len() - 1], json!(events[1].visitor));
-        assert_eq!(rows[1][1], json!(now + 5));
-        assert_eq!(rows[1][8], json!("qr_\"x"));
-        assert_eq!(check_batch(&json), Ok(2));
-        assert_eq!(check_batch("[]"), Ok(0));
+        let body = batch_body(BATCH_ID, &events);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let tap = |hour: i64, qr: &str, n: u32| {
+            json!([
+                hour,
+                "US",
+                "mobile",
+                "ios",
+                "instagram",
+                "l.instagram.com",
+                qr,
+                0,
+                n
+            ])
+        };
+        let bots = json!([
+            h,
+            "US",
+            "bot",
+            "ios",
+            "instagram",
+            "l.instagram.com",
+            "",
+            1,
+            2
+        ]);
+        assert_eq!(
+            v,
+            json!([
+                BATCH_ID,
+                [
+                    bots,
+                    tap(h, "", 2),
+                    tap(h, "qr_\"x", 1),
+                    tap(h + HOUR_MS, "", 1),
+                    tap(h + DAY_MS - HOUR_MS, "qr_\"x", 1),
+                    tap(h + DAY_MS, "", 1),
+                ],
+                [
+                    [h / DAY_MS, "v1", h],
+                    [h / DAY_MS, "v2", h],
+                    [h / DAY_MS + 1, "v2", h + DAY_MS],
+                ]
+            ])
+        );
+        assert_eq!(COUNT_FIELDS.len(), v[1][0].as_array().unwrap().len());
+        assert_eq!(VISITOR_FIELDS.len(), v[2][0].as_array().unwrap().len());
+        // Order of the events does not matter: the same body.
+        let mut reversed = events.clone();
+        reversed.reverse();
+        assert_eq!(batch_body(BATCH_ID, &reversed), body);
+        let checked = check_batch(&body).unwrap();
+        assert_eq!(checked.clicks, 8);
+        assert_eq!(checked.id, BATCH_ID);
+        let ulid = ulid::Ulid::from_string(&BATCH_ID[4..]).unwrap();
+        assert_eq!(checked.at as u64, ulid.timestamp_ms());
+        assert_eq!(batch_body(BATCH_ID, &[]), format!("[\"{BATCH_ID}\",[],[]]"));
+        assert_eq!(check_batch(&batch_body(BATCH_ID, &[])).unwrap().clicks, 0);
+    }
 
-        // The id's time must be the event's time.
-        let mut moved = events.clone();
-        moved[1].ts += 1;
-        let err = check_batch(&batch_rows(&moved)).unwrap_err();
-        assert_eq!(err, "event 1: id does not match its time");
-        let mut foreign = events.clone();
-        foreign[0].id = "evt_01ARZ3NDEKTSV4RRFFQ69G5FAV".into();
-        assert!(check_batch(&batch_rows(&foreign)).is_err());
-
-        // Shape: a short row, a long row, a wrong type, objects, not an array.
-        let mut v = rows.clone();
-        v[0].as_array_mut().unwrap().pop();
-        assert!(check_batch(&v.to_string())
-            .unwrap_err()
-            .contains("invalid length 10"));
-        let mut v = rows.clone();
-        v[0].as_array_mut().unwrap().push(json!("x"));
-        assert!(check_batch(&v.to_string()).is_err());
-        let mut v = rows.clone();
-        v[1][1] = json!("soon");
-        assert!(check_batch(&v.to_string()).is_err());
-        assert!(check_batch(&serde_json::to_string(&events).unwrap()).is_err());
+    #[test]
+    fn check_batch_refuses_anything_but_a_batch() {
+        let h = 1_767_225_600_000;
+        let body = batch_body(BATCH_ID, &[tap_at(h + 1, "v1", "")]);
+        let good: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(check_batch(&good.to_string()).unwrap().clicks, 1);
+        let refused = |edit: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            edit(&mut v);
+            check_batch(&v.to_string()).unwrap_err()
+        };
+        // The id.
+        let e = refused(&|v| v[0] = json!("clk_01KAMR8WW0000000000000000Z"));
+        assert_eq!(e, "the batch id is not a bat_ ULID");
+        refused(&|v| v[0] = json!("bat_nope"));
+        refused(&|v| v[0] = json!(7));
+        // Count rows: whole hours, 0/1, at least one click, their length and types.
+        let e = refused(&|v| v[1][0][0] = json!(h + 1));
+        assert_eq!(e, "count 0: hour is not a whole hour");
+        let e = refused(&|v| v[1][0][7] = json!(2));
+        assert_eq!(e, "count 0: is_bot must be 0 or 1");
+        let e = refused(&|v| v[1][0][8] = json!(0));
+        assert_eq!(e, "count 0: clicks must be at least 1");
+        refused(&|v| v[1][0][8] = json!(-1));
+        refused(&|v| v[1][0][1] = json!(null));
+        refused(&|v| v[1][0][0] = json!("soon"));
+        let e = refused(&|v| {
+            v[1][0].as_array_mut().unwrap().pop();
+        });
+        assert!(e.contains("invalid length 8"), "{e}");
+        refused(&|v| v[1][0].as_array_mut().unwrap().push(json!(1)));
+        // Visitor rows: the first hour a whole hour of the row's day, a visitor.
+        let e = refused(&|v| v[2][0][0] = json!(h / DAY_MS + 1));
+        assert_eq!(e, "visitor 0: not a visitor of its day");
+        refused(&|v| v[2][0][2] = json!(h + 1));
+        refused(&|v| v[2][0][1] = json!(""));
+        refused(&|v| {
+            v[2][0].as_array_mut().unwrap().pop();
+        });
+        // The envelope.
+        refused(&|v| {
+            v.as_array_mut().unwrap().pop();
+        });
+        refused(&|v| v.as_array_mut().unwrap().push(json!([])));
+        let many: Vec<Value> = (0..=MAX_EVENTS_PER_CALL as i64)
+            .map(|i| json!([h + i * HOUR_MS, "", "", "", "", "", "", 0, 1]))
+            .collect();
+        let e = refused(&|v| v[1] = json!(many));
+        assert_eq!(e, format!("more than {MAX_EVENTS_PER_CALL} rows"));
         assert!(check_batch("{}").is_err());
-        assert!(check_batch("[1]").is_err());
+        assert!(check_batch("[]").is_err());
+        assert!(check_batch("").is_err());
     }
 
     #[test]
@@ -472,20 +631,12 @@ mod tests {
             referer: "https://l.instagram.com/?u=x",
             ip: "203.0.113.9",
             country: "US",
-            colo: "DFW",
             verified_bot: "0",
         };
         let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
-        let e = click_event(
-            &tap,
-            &VisitorHasher::new(b"k"),
-            Some("qr_1".into()),
-            now,
-            [7; 16],
-        );
+        let e = click_event(&tap, &VisitorHasher::new(b"k"), Some("qr_1".into()), now);
         assert_eq!(e.ts, now);
-        assert!(e.id.starts_with("clk_") && e.id.len() == 30, "{}", e.id);
-        assert_eq!((e.country.as_str(), e.colo.as_str()), ("US", "DFW"));
+        assert_eq!(e.country, "US");
         assert_eq!(e.device, "mobile");
         assert_eq!(e.os, "ios");
         assert_eq!(e.referrer, "l.instagram.com");
@@ -501,7 +652,7 @@ mod tests {
             user_agent: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
             ..VisitFields::default()
         };
-        let b = click_event(&preview, &VisitorHasher::new(b"k"), None, now, [1; 16]);
+        let b = click_event(&preview, &VisitorHasher::new(b"k"), None, now);
         assert_eq!(b.device, "bot");
         assert!(!b.bot.is_empty());
         assert_eq!(b.country, "unknown");
@@ -513,7 +664,7 @@ mod tests {
             ..tap.clone()
         };
         assert_eq!(
-            click_event(&verified, &VisitorHasher::new(b"k"), None, now, [2; 16]).device,
+            click_event(&verified, &VisitorHasher::new(b"k"), None, now).device,
             "bot"
         );
     }

@@ -7,8 +7,9 @@ use super::links::load_link;
 use super::{json_data, now_ms, random_bytes, Ctx};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
+use crate::domain::ids::ulid_id;
 use crate::domain::stats::{
-    answer, batch_rows, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
+    answer, batch_body, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
     shard_name, ClickEvent, Granularity, Partial, BATCH_WINDOW_MS, CLICK_SHARDS, DAY_MS, HOUR_MS,
     MAX_BUCKETS, MAX_EVENTS_PER_CALL,
 };
@@ -132,33 +133,28 @@ export function visit_fields(requests) {
     if (i > 0) out += ROW;
     out += clean(h.get("user-agent")) + FIELD + clean(h.get("referer")) + FIELD +
       clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip")) + FIELD + clean(cf.country) + FIELD +
-      clean(cf.colo) + FIELD + (bot === true ? "1" : bot === false ? "0" : "");
+      (bot === true ? "1" : bot === false ? "0" : "");
   }
   return out;
 }
 "#)]
 extern "C" {
-    /// The six `VisitFields` of every request, in one call (see `domain::stats::parse_visits`).
+    /// The five `VisitFields` of every request, in one call (see `domain::stats::parse_visits`).
     fn visit_fields(requests: &js_sys::Array) -> String;
 }
 
 /// The click events of a batch of visits: one JS call reads what the requests say
-/// (headers and `cf`), one `getRandomValues` call supplies every event id's randomness; the
-/// rest is pure (`domain::stats::click_event`).
+/// (headers and `cf`); the rest is pure (`domain::stats::click_event`).
 fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError> {
     let requests: js_sys::Array = visits.iter().map(|v| JsValue::from(&v.req)).collect();
     let text = visit_fields(&requests);
     let fields = parse_visits(&text, visits.len()).ok_or_else(ApiError::internal)?;
-    let mut random = vec![0u8; 16 * visits.len()];
-    random_bytes(&mut random)?;
     let visitors = visitor_hasher(env);
     Ok(visits
         .into_iter()
         .zip(fields.iter())
-        .zip(random.chunks_exact(16))
-        .map(|((v, f), r)| {
-            let bytes: [u8; 16] = r.try_into().unwrap_or_default();
-            let event = click_event(f, &visitors, v.qr, v.now, bytes);
+        .map(|(v, f)| {
+            let event = click_event(f, &visitors, v.qr, v.now);
             (v.link_id, shard_for(&event.visitor), event)
         })
         .collect())
@@ -184,19 +180,36 @@ fn visitor_hasher(env: &Env) -> VisitorHasher {
 /// A click ready for delivery: (link id, shard, event).
 type Pending = (String, u32, ClickEvent);
 
-/// One call per (link, shard), in parallel; one retry each (event ids make a repeated
+/// One call per (link, shard), in parallel, its events counted into one body
+/// (`domain::stats::batch_body`); one retry each (the body's batch id makes a repeated
 /// delivery count once).
 async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
     let mut groups: BTreeMap<(String, u32), Vec<ClickEvent>> = BTreeMap::new();
     for (link_id, shard, event) in batch {
         groups.entry((link_id, shard)).or_default().push(event);
     }
-    let calls = groups
+    let chunks: Vec<_> = groups
         .iter()
         .flat_map(|((link_id, shard), events)| {
             events
                 .chunks(MAX_EVENTS_PER_CALL)
-                .map(move |chunk| (link_id.as_str(), *shard, chunk.len(), batch_rows(chunk)))
+                .map(move |chunk| (link_id.as_str(), *shard, chunk))
+        })
+        .collect();
+    // One `getRandomValues` call for every batch id.
+    let mut random = vec![0u8; 16 * chunks.len()];
+    if let Err(e) = random_bytes(&mut random) {
+        worker::console_error!("click delivery failed: no randomness ({e:?})");
+        return;
+    }
+    let now = now_ms();
+    let calls = chunks
+        .into_iter()
+        .zip(random.chunks_exact(16))
+        .map(|((link_id, shard, chunk), r)| {
+            let bytes: [u8; 16] = r.try_into().unwrap_or_default();
+            let body = batch_body(&ulid_id("bat_", now, bytes), chunk);
+            (link_id, shard, chunk.len(), body)
         })
         .map(|(link_id, shard, n, body)| async move {
             for attempt in 0..2 {
