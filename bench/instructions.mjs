@@ -1,77 +1,171 @@
-// Instructions per redirect, counted by valgrind's callgrind in the runtime's workerd process:
-// a figure that the machine's speed swings do not move (README, "Benchmark"). Not part of
-// `npm run bench` yet: it needs valgrind and takes about 2 minutes per variant.
-//   node bench/instructions.mjs NAME=BUILD_DIR[:VAR=value,...] | NAME=BASELINE
-// e.g. `node bench/instructions.mjs on=build` then `... off=build:CLICK_RECORDING=off`.
-// Env: N (measured requests, 400), WARM (1500), PRE and POST (ms of quiet before zeroing
-// the counters and before dumping them, 3000 each; longer than a click batch's age).
+// `npm run bench:instructions`: instructions per redirect, counted by valgrind's callgrind in
+// the runtime's workerd process — a figure that this machine's speed swings do not move
+// (README, "Benchmark"). Each variant runs in its own `wrangler dev` whose runtime workerd is
+// started under callgrind (miniflare starts whatever MINIFLARE_WORKERD_PATH names):
+//   seed a link → WARM shopper taps (V8 tiers up) → PRE ms of quiet → zero the counters →
+//   N taps sent straight to the worker's socket → POST ms (click batches delivered) → dump.
+// About 2 minutes per variant. Prints a markdown table: instructions per request (all
+// threads of the runtime process), as a ratio to the baseline, and recording on ÷ off.
+//
+//   node bench/instructions.mjs [NAME=BUILD_DIR[:VAR=value,...] | NAME=BASELINE] ...
+// Without arguments: baseline=BASELINE off=build:CLICK_RECORDING=off on=build.
+// Env: N (measured requests, 400), WARM (1500), SCALE (20: `CLICK_BATCH_SCALE` of our
+// variants, the click batch's timer slowed like the runtime, so batches hold as many clicks
+// as at full speed), PRE and POST (ms of quiet before zeroing the counters and before
+// dumping them; 25000 each: longer than a scaled batch's age of 20 s).
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ROOT, ensureDevVars, freePort, startWorker } from '../scripts/lib.mjs';
 import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
-const N = Number(process.env.N ?? 400), WARM = Number(process.env.WARM ?? 1500);
-const tmp = mkdtempSync(join(tmpdir(), 'insn-'));
-const OUT = join(tmp, 'out'); mkdirSync(OUT);
-// The runtime under callgrind: miniflare starts whatever MINIFLARE_WORKERD_PATH names.
-const real = join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd');
-writeFileSync(join(tmp, 'workerd'), `#!/bin/sh\nexec valgrind --tool=callgrind --smc-check=all-non-file --dump-instr=no --dump-line=no --separate-threads=yes --callgrind-out-file=${OUT}/cg.%p -q ${real} "$@"\n`, { mode: 0o755 });
-process.env.MINIFLARE_WORKERD_PATH = join(tmp, 'workerd');
-const started = [];
-process.on('exit', () => { for (const w of started) try { process.kill(-w.proc.pid, 'SIGKILL'); } catch {} rmSync(tmp, { recursive: true, force: true }); });
-function snap(dir, build) {
-  cpSync(build, dir, { recursive: true, filter: (s) => !s.includes('.tmp') });
-  const out = []; let inBuild = false;
-  for (const line of readFileSync(join(ROOT, 'wrangler.toml'), 'utf8').split('\n')) {
-    const t = line.trim();
-    if (/^\[\[?[^\]]+\]\]?$/.test(t)) inBuild = t === '[build]';
-    if (inBuild) continue;
-    out.push(/^main\s*=/.test(t) ? 'main = "index.js"' : line);
-  }
-  writeFileSync(join(dir, 'wrangler.toml'), out.join('\n'));
-  return join(dir, 'wrangler.toml');
-}
-function desc(pid) { const par = new Map(); for (const d of readdirSync('/proc')) { if (!/^\d+$/.test(d)) continue; try { const s = readFileSync(`/proc/${d}/stat`, 'utf8'); par.set(+d, +s.slice(s.lastIndexOf(')') + 2).split(' ')[1]); } catch {} } const out = []; const walk = (p) => { for (const [c, pp] of par) if (pp === p) { out.push(c); walk(c); } }; walk(pid); return out; }
-function ports(pid) { const ino = new Set(); try { for (const fd of readdirSync(`/proc/${pid}/fd`)) { try { const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/socket:\[(\d+)\]/); if (m) ino.add(m[1]); } catch {} } } catch {} const ps = []; for (const l of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) { const f = l.trim().split(/\s+/); if (f.length < 10 || f[3] !== '0A' || !ino.has(f[9])) continue; const [a, p] = f[1].split(':'); if (a === '0100007F') ps.push(parseInt(p, 16)); } return ps; }
+import { directSocket, snapshotBaseline, snapshotWorker } from './workers.mjs';
+
+const N = Number(process.env.N ?? 400);
+const WARM = Number(process.env.WARM ?? 1500);
+const SCALE = Number(process.env.SCALE ?? 20);
+const PRE = Number(process.env.PRE ?? 25_000);
+const POST = Number(process.env.POST ?? 25_000);
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98 (iPhone15,3; iOS 17_5; en_US; en; scale=3.00; 1290x2796; 604413219)';
-const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = ensureDevVars();
-const arg = process.argv[2];
-const name = arg.slice(0, arg.indexOf('=')), rest = arg.slice(arg.indexOf('=') + 1); const [build, varsS] = [rest.split(':')[0], rest.split(':').slice(1).join(':')];
-const vars = { ADMIN_TOKEN, VISITOR_HASH_SECRET }; if (varsS) for (const kv of varsS.split(',')) { const [k, v] = kv.split('='); vars[k] = v; }
-const isBase = build === 'BASELINE';
-let cfg;
-if (isBase) { mkdirSync(join(tmp, name)); for (const f of ['index.js', 'wrangler.toml']) cpSync(join(ROOT, 'bench/baseline', f), join(tmp, name, f)); cfg = join(tmp, name, 'wrangler.toml'); vars.SEED_TOKEN = 'tok'; }
-else cfg = snap(join(tmp, name), resolve(build));
-const port = await freePort(); const persistTo = join(tmp, 'state-' + name); mkdirSync(persistTo);
-const t0 = Date.now();
-const w = await startWorker({ port, persistTo, vars, quiet: true, extraArgs: ['--config', cfg] });
-started.push(w);
-console.error(`started in ${Date.now() - t0} ms`);
-let link;
-if (isBase) {
-  link = { shortId: 'n822Lrb' };
-  await fetch(`${w.url}/__seed/${link.shortId}`, { method: 'PUT', headers: { authorization: 'Bearer tok' }, body: JSON.stringify({ d: 'https://www.walmart.com/sc/cart/addToCart?items=123456789|2,987654321|1&utm_source=instagram&utm_campaign=summer', l: 'lnk_x' }) });
-} else {
-  const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
-  const res = await fetch(w.url + '/v1/links', { method: 'POST', headers: { 'x-incarts-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ projectId: 'proj_bench', name: 'b', retailer: 'walmart', intent: 'add_to_cart', products: [{ id: '123456789', quantity: 2 }, { id: '987654321', quantity: 1 }], tracking: { utmSource: 'instagram', utmCampaign: 'summer' } }) });
-  link = (await res.json()).data;
+const CART = 'https://www.walmart.com/sc/cart/addToCart?items=123456789|2,987654321|1&utm_source=instagram&utm_campaign=summer';
+const log = (msg) => console.error(`[instructions] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+for (const tool of ['valgrind', 'callgrind_control']) {
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.error(`${tool} is not installed: this benchmark counts instructions with valgrind's callgrind`);
+    process.exit(2);
+  }
 }
-const front = +new URL(w.url).port; let direct = null, rtPid = null;
-for (const pid of desc(w.proc.pid)) { let cmd = ''; try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; } if (!cmd.includes('workerd') || cmd.includes(`entry=127.0.0.1:${front}`)) continue;
-  for (const p of ports(pid)) { if (p === front || direct) continue; try { const r = await fetch(`http://127.0.0.1:${p}/${link.shortId}`, { redirect: 'manual', signal: AbortSignal.timeout(20000) }); await r.arrayBuffer(); if (r.status === 302) { direct = `http://127.0.0.1:${p}`; rtPid = pid; } } catch {} } }
-console.error(`direct ${direct} pid ${rtPid}`);
-const target = `${direct}/${link.shortId}`;
-async function drive(n, c = 2) { let bad = 0; await Promise.all(Array.from({ length: c }, async () => { for (let i = 0; i < n / c; i++) { const r = await fetch(target, { redirect: 'manual', headers: { 'user-agent': UA, referer: 'https://l.instagram.com/' } }); await r.arrayBuffer(); if (r.status !== 302) bad++; } })); return bad; }
-const t1 = Date.now(); await drive(WARM); console.error(`warm ${WARM} in ${Date.now() - t1} ms`);
-await new Promise((r) => setTimeout(r, Number(process.env.PRE ?? 3000)));
-spawnSync('callgrind_control', ['-z', String(rtPid)], { stdio: 'ignore' });
-const t2 = Date.now(); const bad = await drive(N); console.error(`measured ${N} in ${Date.now() - t2} ms, bad ${bad}`);
-await new Promise((r) => setTimeout(r, Number(process.env.POST ?? 3000)));
-const before = new Set(readdirSync(OUT));
-spawnSync('callgrind_control', ['-d', String(rtPid)], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 1000));
-let total = 0;
-for (const f of readdirSync(OUT)) { if (before.has(f) || !f.startsWith(`cg.${rtPid}`)) continue; const s = readFileSync(join(OUT, f), 'utf8'); const m = s.match(/^summary:\s*(\d+)/m) ?? s.match(/^totals:\s*(\d+)/m); if (m) total += +m[1]; if (m && +m[1] > 1e6) console.error(`thread ${f.split('-').pop()}: ${(+m[1] / 1e6).toFixed(1)} M`); }
-console.log(`${name}: ${(total / N / 1e6).toFixed(4)} M instructions/request (${total} over ${N})`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'insn-'));
+const OUT = join(tmp, 'callgrind');
+mkdirSync(OUT);
+const realWorkerd = join(ROOT, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd');
+writeFileSync(join(tmp, 'workerd'), `#!/bin/sh
+exec valgrind --tool=callgrind --smc-check=all-non-file --dump-instr=no --dump-line=no \\
+  --separate-threads=yes --callgrind-out-file=${OUT}/cg.%p -q ${realWorkerd} "$@"
+`, { mode: 0o755 });
+process.env.MINIFLARE_WORKERD_PATH = join(tmp, 'workerd');
+
+const started = new Set();
+process.on('exit', () => {
+  for (const w of started) try { process.kill(-w.proc.pid, 'SIGKILL'); } catch { /* gone */ }
+  rmSync(tmp, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+/** `NAME=BUILD_DIR[:VAR=value,...]` or `NAME=BASELINE`. */
+function parseVariant(arg) {
+  const eq = arg.indexOf('=');
+  if (eq < 1) throw new Error(`not NAME=BUILD_DIR[:VAR=value,...] or NAME=BASELINE: ${arg}`);
+  const [build, ...settings] = arg.slice(eq + 1).split(':');
+  const vars = {};
+  for (const kv of settings.join(':').split(',').filter(Boolean)) {
+    const [k, ...v] = kv.split('=');
+    vars[k] = v.join('=');
+  }
+  return { name: arg.slice(0, eq), baseline: build === 'BASELINE', build: resolve(ROOT, build), vars };
+}
+
+/** Seeds the link every request follows; answers its path and where it must redirect. */
+async function seed(w, baseline) {
+  if (baseline) {
+    const res = await fetch(`${w.url}/__seed/n822Lrb`, {
+      method: 'PUT', headers: { authorization: 'Bearer insn' }, body: JSON.stringify({ d: CART, l: 'lnk_x' }),
+    });
+    if (!res.ok) throw new Error(`baseline seed: ${res.status}`);
+    return { path: '/n822Lrb', location: CART };
+  }
+  const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
+  const res = await fetch(`${w.url}/v1/links`, {
+    method: 'POST',
+    headers: { 'x-incarts-api-key': key, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      projectId: 'proj_bench', name: 'bench', retailer: 'walmart', intent: 'add_to_cart',
+      products: [{ id: '123456789', quantity: 2 }, { id: '987654321', quantity: 1 }],
+      tracking: { utmSource: 'instagram', utmCampaign: 'summer' },
+    }),
+  });
+  const link = (await res.json()).data;
+  if (res.status !== 201 || link.targetUrl !== CART) throw new Error(`seed: ${res.status} ${JSON.stringify(link)}`);
+  return { path: `/${link.shortId}`, location: CART };
+}
+
+/** `n` shopper taps over two connections; every one must be the expected 302. */
+async function drive(url, location, n) {
+  let bad = 0;
+  await Promise.all([0, 1].map(async () => {
+    for (let i = 0; i < n / 2; i++) {
+      const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': UA, referer: 'https://l.instagram.com/' } });
+      await r.arrayBuffer();
+      if (r.status !== 302 || r.headers.get('location') !== location) bad++;
+    }
+  }));
+  if (bad) throw new Error(`${bad} of ${n} requests were not the expected redirect`);
+}
+
+/** Instructions of the measured window, per thread of the runtime process. */
+function counted(pid, before) {
+  const threads = [];
+  for (const f of readdirSync(OUT)) {
+    if (before.has(f) || !f.startsWith(`cg.${pid}`)) continue;
+    const text = readFileSync(join(OUT, f), 'utf8');
+    const m = text.match(/^summary:\s*(\d+)/m) ?? text.match(/^totals:\s*(\d+)/m);
+    if (m) threads.push(Number(m[1]));
+  }
+  return threads;
+}
+
+async function measure(v) {
+  const dir = join(tmp, v.name);
+  const config = v.baseline ? snapshotBaseline(dir) : snapshotWorker(dir, v.build);
+  const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = ensureDevVars();
+  const vars = {
+    ADMIN_TOKEN, VISITOR_HASH_SECRET,
+    ...(v.baseline ? { SEED_TOKEN: 'insn' } : { CLICK_BATCH_SCALE: String(SCALE) }),
+    ...v.vars,
+  };
+  const persistTo = join(tmp, `state-${v.name}`);
+  mkdirSync(persistTo);
+  log(`${v.name}: starting under callgrind`);
+  const w = await startWorker({ port: await freePort(), persistTo, vars, quiet: true, extraArgs: ['--config', config] });
+  started.add(w);
+  try {
+    const { path, location } = await seed(w, v.baseline);
+    // Straight to the worker's socket: wrangler's dev proxy is another process, not counted.
+    const direct = await directSocket(w, path, 302, location, 20_000);
+    if (!direct) throw new Error(`${v.name}: the worker's own socket was not found`);
+    log(`${v.name}: warming up (${WARM} requests)`);
+    await drive(direct.url + path, location, WARM);
+    await sleep(PRE);
+    spawnSync('callgrind_control', ['-z', String(direct.pid)], { stdio: 'ignore' });
+    await drive(direct.url + path, location, N);
+    await sleep(POST);
+    const before = new Set(readdirSync(OUT));
+    spawnSync('callgrind_control', ['-d', String(direct.pid)], { stdio: 'ignore' });
+    await sleep(1000);
+    const threads = counted(direct.pid, before);
+    if (!threads.length) throw new Error(`${v.name}: callgrind wrote no counts`);
+    const total = threads.reduce((a, b) => a + b, 0);
+    log(`${v.name}: ${(total / N / 1e6).toFixed(3)} M/request; threads ${threads.filter((t) => t > 1e6).map((t) => `${(t / 1e6).toFixed(0)} M`).join(', ')}`);
+    return total / N;
+  } finally {
+    await w.stop();
+    started.delete(w);
+  }
+}
+
+const args = process.argv.slice(2);
+const variants = (args.length ? args : ['baseline=BASELINE', 'off=build:CLICK_RECORDING=off', 'on=build']).map(parseVariant);
+const results = [];
+for (const v of variants) results.push({ name: v.name, perRequest: await measure(v) });
+
+const base = results.find((r) => variants.find((v) => v.name === r.name).baseline);
+const on = results.find((r) => r.name === 'on'), off = results.find((r) => r.name === 'off');
+console.log(`\nInstructions per redirect (callgrind, whole runtime process, N=${N} after ${WARM} warm-up requests, CLICK_BATCH_SCALE=${SCALE})\n`);
+console.log('| variant | M instructions / request | ÷ baseline |');
+console.log('|---|---:|---:|');
+for (const r of results) console.log(`| ${r.name} | ${(r.perRequest / 1e6).toFixed(3)} | ${base ? (r.perRequest / base.perRequest).toFixed(3) : '–'} |`);
+if (on && off) console.log(`\nrecording on ÷ off: ${(on.perRequest / off.perRequest).toFixed(3)}`);
 process.exit(0);

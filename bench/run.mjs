@@ -18,8 +18,7 @@
 // stopped at the end, on failure and on Ctrl-C; the state directories are temporary.
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync,
-  rmSync, statSync, writeFileSync,
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -28,11 +27,10 @@ import { gzipSync } from 'node:zlib';
 import { ROOT, BIN, ensureDevVars, freePort, startWorker, output } from '../scripts/lib.mjs';
 import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
 import { attribute, profileWorker } from './profile.mjs';
+import { BENCH, BUILD, descendants, directSocket, snapshotBaseline, snapshotWorker } from './workers.mjs';
 
-const BENCH = join(ROOT, 'bench');
 /** API keys per link-creation run (each key may make 300 requests a minute). */
 const CREATE_KEYS = 8;
-const BUILD = join(ROOT, 'build');
 
 const num = (name, dflt) => {
   const v = process.env[name];
@@ -210,36 +208,8 @@ function criterionMedian(id) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Workers: a snapshot of build/ (so that rebuilds by anyone else during the run change
-// nothing), the project's wrangler.toml without its [build] step, and the baseline.
-
-function snapshotWorker(dir, from = BUILD) {
-  mkdirSync(dir, { recursive: true });
-  // The whole output (index.js imports its siblings), without the build's staging directory.
-  cpSync(from, dir, { recursive: true, filter: (src) => !relative(from, src).startsWith('.stage') });
-  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
-  const out = [];
-  let inBuild = false;
-  let mains = 0;
-  for (const line of text.split('\n')) {
-    const t = line.trim();
-    if (/^\[\[?[^\]]+\]\]?$/.test(t)) inBuild = t === '[build]';
-    if (inBuild) continue;
-    if (/^main\s*=/.test(t)) {
-      mains++;
-      out.push('main = "index.js"');
-    } else out.push(line);
-  }
-  if (mains !== 1) throw new Error('wrangler.toml: expected one top-level `main`');
-  writeFileSync(join(dir, 'wrangler.toml'), out.join('\n'));
-  return join(dir, 'wrangler.toml');
-}
-
-function snapshotBaseline(dir) {
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['index.js', 'wrangler.toml']) copyFileSync(join(BENCH, 'baseline', f), join(dir, f));
-  return join(dir, 'wrangler.toml');
-}
+// Workers: snapshots of build/ and of the baseline (bench/workers.mjs), each started in its own
+// `wrangler dev`.
 
 async function start(name, config, vars) {
   const port = await freePort();
@@ -255,46 +225,6 @@ async function start(name, config, vars) {
   w.name = name;
   w.inspector = inspector;
   return w;
-}
-
-/** Descendant pids of a process (Linux /proc). */
-function descendants(pid) {
-  const parent = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(Number(d), ppid);
-    } catch { /* exited */ }
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const [c, pp] of parent) if (pp === p) { out.push(c); walk(c); }
-  };
-  walk(pid);
-  return out;
-}
-
-/** 127.0.0.1 ports a process listens on (Linux /proc). */
-function listeningPorts(pid) {
-  const inodes = new Set();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
-        if (m) inodes.add(m[1]);
-      } catch { /* closed */ }
-    }
-  } catch { return []; }
-  const ports = [];
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
-    const [addr, port] = f[1].split(':');
-    if (addr === '0100007F') ports.push(parseInt(port, 16));
-  }
-  return ports;
 }
 
 /**
@@ -332,27 +262,9 @@ function cpuSeconds(r) {
   return out;
 }
 
-/**
- * The worker's own socket inside wrangler dev, behind wrangler's dev proxy (a second workerd
- * that forwards every request): found by asking each loopback port of the runtime's
- * processes for `path` and keeping the one that answers like the proxied URL does.
- */
+/** The URL of the worker's own socket (see `directSocket`), or null. */
 async function directUrl(w, path, expectStatus, expectLocation) {
-  const front = Number(new URL(w.url).port);
-  for (const pid of descendants(w.proc.pid)) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (!cmd.includes('workerd')) continue;
-    for (const port of listeningPorts(pid)) {
-      if (port === front) continue;
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-        await r.arrayBuffer();
-        if (r.status === expectStatus && r.headers.get('location') === expectLocation) return `http://127.0.0.1:${port}`;
-      } catch { /* not HTTP */ }
-    }
-  }
-  return null;
+  return (await directSocket(w, path, expectStatus, expectLocation))?.url ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
