@@ -12,7 +12,9 @@
 // Env: N (measured requests, 400), WARM (1500), SCALE (20: `CLICK_BATCH_SCALE` of our
 // variants, the click batch's timer slowed like the runtime, so batches hold as many clicks
 // as at full speed), PRE and POST (ms of quiet before zeroing the counters and before
-// dumping them; 25000 each: longer than a scaled batch's age of 20 s).
+// dumping them; 25000 each: longer than a scaled batch's age of 20 s), KEEP (a directory:
+// the measured window's callgrind files are copied there as NAME.<thread>, for
+// `callgrind_annotate`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,7 +29,7 @@ const SCALE = Number(process.env.SCALE ?? 20);
 const PRE = Number(process.env.PRE ?? 25_000);
 const POST = Number(process.env.POST ?? 25_000);
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98 (iPhone15,3; iOS 17_5; en_US; en; scale=3.00; 1290x2796; 604413219)';
-const CART = 'https://www.walmart.com/sc/cart/addToCart?items=123456789|2,987654321|1&utm_source=instagram&utm_campaign=summer';
+const CART = 'https://www.walmart.com/sc/cart/addToCart?items=123456789_2,987654321_1&utm_source=instagram&utm_campaign=summer';
 const log = (msg) => console.error(`[instructions] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -106,11 +108,15 @@ async function drive(url, location, n) {
 }
 
 /** Instructions of the measured window, per thread of the runtime process. */
-function counted(pid, before) {
+function counted(name, pid, before) {
   const threads = [];
   for (const f of readdirSync(OUT)) {
     if (before.has(f) || !f.startsWith(`cg.${pid}`)) continue;
     const text = readFileSync(join(OUT, f), 'utf8');
+    if (process.env.KEEP) {
+      mkdirSync(process.env.KEEP, { recursive: true });
+      writeFileSync(join(process.env.KEEP, `${name}.${f.split('-').pop()}`), text);
+    }
     const m = text.match(/^summary:\s*(\d+)/m) ?? text.match(/^totals:\s*(\d+)/m);
     if (m) threads.push(Number(m[1]));
   }
@@ -140,12 +146,14 @@ async function measure(v) {
     await drive(direct.url + path, location, WARM);
     await sleep(PRE);
     spawnSync('callgrind_control', ['-z', String(direct.pid)], { stdio: 'ignore' });
+    const t0 = Date.now();
     await drive(direct.url + path, location, N);
+    log(`${v.name}: ${N} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await sleep(POST);
     const before = new Set(readdirSync(OUT));
     spawnSync('callgrind_control', ['-d', String(direct.pid)], { stdio: 'ignore' });
     await sleep(1000);
-    const threads = counted(direct.pid, before);
+    const threads = counted(v.name, direct.pid, before);
     if (!threads.length) throw new Error(`${v.name}: callgrind wrote no counts`);
     const total = threads.reduce((a, b) => a + b, 0);
     log(`${v.name}: ${(total / N / 1e6).toFixed(3)} M/request; threads ${threads.filter((t) => t > 1e6).map((t) => `${(t / 1e6).toFixed(0)} M`).join(', ')}`);

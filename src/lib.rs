@@ -51,7 +51,8 @@ pub fn redirect_lookup(url: &str, env: &Env) -> Option<js_sys::Promise> {
     store::fast::redirect_read(env, short_id).ok()
 }
 
-/// Second half: the response from the record the lookup returned (or to its absence).
+/// Second half: the response from the record the lookup returned (its bytes; the entry wraps
+/// KV's `ArrayBuffer` in a `Uint8Array`, copied into Wasm memory natively), or to its absence.
 /// `undefined` when that alone cannot answer (a miss for an id that may be a link created
 /// moments ago, which asks the link's home object; a capped link); the entry then calls
 /// `fetch`, which takes the full path. `is_get` is false for `HEAD`.
@@ -62,7 +63,7 @@ pub fn redirect_answer(
     is_get: bool,
     env: &Env,
     ctx: worker::worker_sys::Context,
-    raw: Option<String>,
+    raw: Option<Vec<u8>>,
 ) -> Option<web_sys::Response> {
     let Some(raw) = raw else {
         let short_id = domain::ids::redirect_target(domain::ids::url_path(url))?;

@@ -60,9 +60,11 @@ export default {
   },
 };
 
+// `raw`: the record as KV's ArrayBuffer, or null for a miss.
 function answer(request, url, isGet, env, ctx, raw) {
   recover();
-  return wasm.redirect_answer(request, url, isGet, env, ctx, raw) ?? wasm.fetch(request, env, ctx);
+  const bytes = raw === null ? undefined : new Uint8Array(raw);
+  return wasm.redirect_answer(request, url, isGet, env, ctx, bytes) ?? wasm.fetch(request, env, ctx);
 }
 
 // The Rust object behind a Durable Object (a symbol key: not callable over RPC).

@@ -40,19 +40,20 @@ pub fn keep_batching(window_visits: usize, batch_events: usize, age_ms: u64) -> 
 
 /// One visit, as recorded after the response is sent. It is never stored as such: an
 /// isolate's visits are counted into a batch (`batch_body`) before delivery.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The classifier's names are static: only what comes from the request is allocated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClickEvent {
     pub ts: i64,
     pub country: String,
-    pub device: String,
-    pub os: String,
-    pub browser: String,
+    pub device: &'static str,
+    pub os: &'static str,
+    pub browser: &'static str,
     /// Referrer host, "" when none.
     pub referrer: String,
     /// Id of the QR code that was scanned, "" for a tap.
     pub qr: String,
     /// Bot or link-preview name, "" for a shopper.
-    pub bot: String,
+    pub bot: &'static str,
     pub visitor: String,
 }
 
@@ -117,13 +118,13 @@ pub fn click_event(
     ClickEvent {
         ts: now,
         country: some(v.country).unwrap_or_else(|| "unknown".into()),
-        device: info.device.as_str().to_string(),
-        os: info.os.to_string(),
-        browser: info.browser.to_string(),
+        device: info.device.as_str(),
+        os: info.os,
+        browser: info.browser,
         referrer: crate::domain::client::referrer_host(some(v.referer).as_deref())
             .unwrap_or_default(),
         qr: qr.unwrap_or_default(),
-        bot: info.bot.unwrap_or("").to_string(),
+        bot: info.bot.unwrap_or(""),
         // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
         visitor: visitors.hash(now.div_euclid(DAY_MS) as u64, v.ip, v.user_agent),
     }
@@ -169,9 +170,9 @@ pub fn batch_body(id: &str, events: &[ClickEvent]) -> String {
         let key = (
             hour,
             e.country.as_str(),
-            e.device.as_str(),
-            e.os.as_str(),
-            e.browser.as_str(),
+            e.device,
+            e.os,
+            e.browser,
             e.referrer.as_str(),
             e.qr.as_str(),
             is_bot,
@@ -481,12 +482,12 @@ mod tests {
         ClickEvent {
             ts,
             country: "US".into(),
-            device: "mobile".into(),
-            os: "ios".into(),
-            browser: "instagram".into(),
+            device: "mobile",
+            os: "ios",
+            browser: "instagram",
             referrer: "l.instagram.com".into(),
             qr: qr.into(),
-            bot: "".into(),
+            bot: "",
             visitor: visitor.into(),
         }
     }
@@ -495,8 +496,8 @@ mod tests {
     fn a_batch_counts_its_clicks_per_hour_and_dimensions() {
         let h = 1_767_225_600_000; // 2026-01-01T00:00:00Z, a whole day
         let bot = ClickEvent {
-            device: "bot".into(),
-            bot: "facebookexternalhit".into(),
+            device: "bot",
+            bot: "facebookexternalhit",
             ..tap_at(h + 30, "v3", "")
         };
         let events = vec![

@@ -31,12 +31,12 @@ pub async fn handle(
     let raw = match fast::redirect_raw(env, short_id).await {
         Ok(Some(raw)) => raw,
         Ok(None) => match authoritative(env, ctx, short_id).await {
-            Some(raw) => raw,
+            Some(raw) => raw.into_bytes(),
             None => return not_found().into(),
         },
         Err(_) => return unavailable().into(),
     };
-    let Ok(record) = serde_json::from_str::<RedirectRecord>(&raw) else {
+    let Ok(record) = serde_json::from_slice::<RedirectRecord>(&raw) else {
         worker::console_error!("unreadable redirect record for a short id");
         return not_found().into();
     };
@@ -59,10 +59,10 @@ pub fn answer_now(
     url: &str,
     env: &Env,
     ctx: &Context,
-    raw: &str,
+    raw: &[u8],
     is_get: bool,
 ) -> Option<web_sys::Response> {
-    let record = serde_json::from_str::<RedirectRecord>(raw).ok()?;
+    let record = serde_json::from_slice::<RedirectRecord>(raw).ok()?;
     let now = now_ms();
     let status = record.status(now);
     if status == Status::Active && record.max_clicks.is_some() {

@@ -142,6 +142,7 @@ pub fn record_click(
 
 #[wasm_bindgen(inline_js = r#"
 const FIELD = "\u001f", ROW = "\u001e", SEP = /[\u001e\u001f]/, SEPS = /[\u001e\u001f]/g;
+const UTF8 = new TextEncoder();
 const clean = (v) => {
   if (v == null) return "";
   const s = String(v);
@@ -157,20 +158,24 @@ export function visit_fields(requests) {
       clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip")) + FIELD + clean(cf.country) + FIELD +
       (bot === true ? "1" : bot === false ? "0" : "");
   }
-  return out;
+  return UTF8.encode(out);
 }
 "#)]
 extern "C" {
-    /// The five `VisitFields` of every request, in one call (see `domain::stats::parse_visits`).
-    fn visit_fields(requests: &js_sys::Array) -> String;
+    /// The five `VisitFields` of every request, in one call (see `domain::stats::parse_visits`),
+    /// as UTF-8. Bytes rather than a string: they enter Wasm memory with one native copy,
+    /// where wasm-bindgen passes a string in with a JavaScript loop over its characters
+    /// (callgrind put that loop at about a fifth of recording's instructions).
+    fn visit_fields(requests: &js_sys::Array) -> js_sys::Uint8Array;
 }
 
 /// The click events of a batch of visits: one JS call reads what the requests say
 /// (headers and `cf`); the rest is pure (`domain::stats::click_event`).
 fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError> {
     let requests: js_sys::Array = visits.iter().map(|v| JsValue::from(&v.req)).collect();
-    let text = visit_fields(&requests);
-    let fields = parse_visits(&text, visits.len()).ok_or_else(ApiError::internal)?;
+    let bytes = visit_fields(&requests).to_vec();
+    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::internal())?;
+    let fields = parse_visits(text, visits.len()).ok_or_else(ApiError::internal)?;
     let visitors = visitor_hasher(env);
     Ok(visits
         .into_iter()

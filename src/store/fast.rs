@@ -20,10 +20,12 @@ extern "C" {
 }
 
 thread_local! {
-    /// `{type: "text", cacheTtl: 60}`
-    static TEXT_CACHED: JsValue = {
+    /// `{type: "arrayBuffer", cacheTtl: 60}`: the record's bytes, which enter Wasm memory
+    /// with one native copy (a string would be passed in by a JavaScript loop over its
+    /// characters, and decoded from UTF-8 first).
+    static BYTES_CACHED: JsValue = {
         let o = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&o, &"type".into(), &"text".into());
+        let _ = js_sys::Reflect::set(&o, &"type".into(), &"arrayBuffer".into());
         let _ = js_sys::Reflect::set(&o, &"cacheTtl".into(), &JsValue::from(REDIRECT_CACHE_TTL as f64));
         o.into()
     };
@@ -31,16 +33,18 @@ thread_local! {
 }
 
 /// The raw redirect record of `short_id` (`Err` when KV failed).
-pub async fn redirect_raw(env: &Env, short_id: &str) -> Result<Option<String>, JsValue> {
-    Ok(JsFuture::from(redirect_read(env, short_id)?)
-        .await?
-        .as_string())
+pub async fn redirect_raw(env: &Env, short_id: &str) -> Result<Option<Vec<u8>>, JsValue> {
+    let value = JsFuture::from(redirect_read(env, short_id)?).await?;
+    Ok(value
+        .dyn_ref::<js_sys::ArrayBuffer>()
+        .map(|b| js_sys::Uint8Array::new(b).to_vec()))
 }
 
-/// The KV read behind `redirect_raw`, not awaited: a promise of the record's text or null.
+/// The KV read behind `redirect_raw`, not awaited: a promise of the record's bytes (an
+/// `ArrayBuffer`) or null.
 pub fn redirect_read(env: &Env, short_id: &str) -> Result<js_sys::Promise, JsValue> {
     let ns: KvNamespace = BINDING
         .with(|b| js_sys::Reflect::get(env, b))?
         .unchecked_into();
-    TEXT_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))
+    BYTES_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))
 }
