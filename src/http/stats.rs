@@ -50,7 +50,7 @@ pub fn recording_on(env: &Env) -> bool {
 /// whole number from 1 to 100; 1 unless set). Only for measuring under a slowed-down runtime
 /// (bench/instructions.mjs runs workerd under valgrind, ~20–40× slower): scaling the window
 /// keeps batches as large as at full speed, so the per-batch costs weigh what they do in
-/// production. The batching rules are unchanged (`keep_batching` counts windows).
+/// production. The batching rules are unchanged: `keep_batching` sees the unscaled age.
 fn batch_scale(env: &Env) -> u32 {
     thread_local! {
         static SCALE: std::cell::OnceCell<u32> = const { std::cell::OnceCell::new() };
