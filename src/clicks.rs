@@ -48,7 +48,7 @@ DROP TABLE events;
 
 /// Records a batch id; answers a row only the first time (a retried delivery answers none).
 const CLAIM_BATCH: &str =
-    "INSERT INTO batches (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id";
+    "INSERT INTO batches (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1 AS n";
 
 /// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order) to `hourly`.
 const ADD_COUNTS: &str = "INSERT INTO hourly
@@ -145,12 +145,6 @@ struct Totals {
 }
 
 #[derive(Deserialize)]
-struct Claimed {
-    #[allow(dead_code)] // only whether a row came back matters
-    id: String,
-}
-
-#[derive(Deserialize)]
 struct Row {
     k: serde_json::Value,
     n: f64,
@@ -201,7 +195,7 @@ impl LinkClicks {
     /// delivery counts once.
     fn add_batch(&self, id: &str, at: i64, batch: &str) -> Result<()> {
         let sql = self.sql();
-        let claimed: Vec<Claimed> = sql
+        let claimed: Vec<Count> = sql
             .exec(CLAIM_BATCH, vec![V::from(id), V::from(at)])?
             .to_array()?;
         if claimed.is_empty() {

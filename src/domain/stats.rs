@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -197,34 +196,6 @@ pub fn batch_body(id: &str, events: &[ClickEvent]) -> String {
     serde_json::to_string(&(id, counts, visitors)).unwrap_or_default()
 }
 
-/// A delivered count row as `check_batch` reads it (`COUNT_FIELDS` order), its strings
-/// borrowed from the batch text where they need no unescaping. A row of another length is
-/// refused.
-#[derive(Deserialize)]
-#[allow(dead_code)] // the dimensions are read only to check their type
-struct CountRow<'a>(
-    i64,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
-    u8,
-    u32,
-);
-
-/// A delivered visitor row (`VISITOR_FIELDS` order).
-#[derive(Deserialize)]
-struct VisitorRow<'a>(i64, #[serde(borrow)] Cow<'a, str>, i64);
-
-#[derive(Deserialize)]
-struct DeliveredBatch<'a>(
-    #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Vec<CountRow<'a>>,
-    #[serde(borrow)] Vec<VisitorRow<'a>>,
-);
-
 /// A delivered batch that passed `check_batch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedBatch {
@@ -240,8 +211,14 @@ pub struct CheckedBatch {
 /// every row complete and every field with its type, every hour a whole hour, `is_bot` 0 or
 /// 1, every count at least 1, and every visitor's first hour within its day.
 pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
-    let DeliveredBatch(id, counts, visitors) =
-        serde_json::from_str(json).map_err(|e| e.to_string())?;
+    // Read as a `Value` (a batch holds one row per distinct combination, not per click): no
+    // deserializer of its own to add to the bundle.
+    let batch: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let Some([Value::String(id), Value::Array(counts), Value::Array(visitors)]) =
+        batch.as_array().map(Vec::as_slice)
+    else {
+        return Err("not a batch: [id, counts, visitors]".into());
+    };
     let at = id
         .strip_prefix("bat_")
         .and_then(|u| ulid::Ulid::from_string(u).ok())
@@ -251,28 +228,47 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
         return Err(format!("more than {MAX_EVENTS_PER_CALL} rows"));
     }
     let mut clicks = 0u64;
-    for (i, CountRow(hour, .., is_bot, n)) in counts.iter().enumerate() {
-        if hour.rem_euclid(HOUR_MS) != 0 {
-            return Err(format!("count {i}: hour is not a whole hour"));
+    for (i, row) in counts.iter().enumerate() {
+        let problem = |what: &str| format!("count {i}: {what}");
+        let Some([hour, dimensions @ .., is_bot, n]) = row.as_array().map(Vec::as_slice) else {
+            return Err(problem("not a row"));
+        };
+        if dimensions.len() != COUNT_FIELDS.len() - 3 || !dimensions.iter().all(Value::is_string) {
+            return Err(problem(
+                "expected hour, six dimension strings, is_bot and clicks",
+            ));
         }
-        if *is_bot > 1 {
-            return Err(format!("count {i}: is_bot must be 0 or 1"));
+        if hour.as_i64().is_none_or(|h| h.rem_euclid(HOUR_MS) != 0) {
+            return Err(problem("hour is not a whole hour"));
         }
-        if *n == 0 {
-            return Err(format!("count {i}: clicks must be at least 1"));
+        if !matches!(is_bot.as_u64(), Some(0 | 1)) {
+            return Err(problem("is_bot must be 0 or 1"));
         }
-        clicks += u64::from(*n);
+        match n.as_u64() {
+            Some(n @ 1..=0xffff_ffff) => clicks += n,
+            _ => return Err(problem("clicks must be at least 1")),
+        }
     }
-    for (i, VisitorRow(day, visitor, first_hour)) in visitors.iter().enumerate() {
-        if visitor.is_empty()
-            || first_hour.rem_euclid(HOUR_MS) != 0
-            || first_hour.div_euclid(DAY_MS) != *day
-        {
+    for (i, row) in visitors.iter().enumerate() {
+        let of_its_day = match row.as_array().map(Vec::as_slice) {
+            Some([day, Value::String(visitor), first_hour]) => {
+                match (day.as_i64(), first_hour.as_i64()) {
+                    (Some(day), Some(first)) => {
+                        !visitor.is_empty()
+                            && first.rem_euclid(HOUR_MS) == 0
+                            && first.div_euclid(DAY_MS) == day
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !of_its_day {
             return Err(format!("visitor {i}: not a visitor of its day"));
         }
     }
     Ok(CheckedBatch {
-        id: id.into_owned(),
+        id: id.clone(),
         at,
         clicks,
     })
@@ -600,8 +596,14 @@ mod tests {
         let e = refused(&|v| {
             v[1][0].as_array_mut().unwrap().pop();
         });
-        assert!(e.contains("invalid length 8"), "{e}");
+        assert_eq!(
+            e,
+            "count 0: expected hour, six dimension strings, is_bot and clicks"
+        );
         refused(&|v| v[1][0].as_array_mut().unwrap().push(json!(1)));
+        refused(&|v| v[1][0] = json!({}));
+        refused(&|v| v[1][0][8] = json!(1.5));
+        refused(&|v| v[1][0][8] = json!(0x1_0000_0000u64));
         // Visitor rows: the first hour a whole hour of the row's day, a visitor.
         let e = refused(&|v| v[2][0][0] = json!(h / DAY_MS + 1));
         assert_eq!(e, "visitor 0: not a visitor of its day");
@@ -620,7 +622,10 @@ mod tests {
             .collect();
         let e = refused(&|v| v[1] = json!(many));
         assert_eq!(e, format!("more than {MAX_EVENTS_PER_CALL} rows"));
-        assert!(check_batch("{}").is_err());
+        assert_eq!(
+            check_batch("{}").unwrap_err(),
+            "not a batch: [id, counts, visitors]"
+        );
         assert!(check_batch("[]").is_err());
         assert!(check_batch("").is_err());
     }
