@@ -83,7 +83,8 @@ describe('click recording and stats', () => {
     assert.equal(before.clicks, 0);
     assert.equal(before.series.length, 24);
 
-    // Roll every raw event up: the answer does not change.
+    // Roll up as the hourly alarm would, with a cutoff past now (visitors into hourly unique
+    // counts, batch ids forgotten): the answer does not change.
     const res = await fetch(`${w.url}/_admin/links/${link.id}/rollup?cutoff=${Date.now() + 7_200_000}`, {
       method: 'POST', headers: { authorization: `Bearer ${devVars().ADMIN_TOKEN}` },
     });

@@ -298,8 +298,8 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
 /// year when written as RFC 3339).
 const MAX_RANGE_END: i64 = 253_402_297_200_000;
 
-/// Parses and checks the query; the range is widened to whole hours (the resolution of the
-/// stored aggregates), so answers do not change when raw events are rolled up.
+/// Parses and checks the query; the range is widened to whole hours, the resolution of the
+/// stored counts (clicks are counted per hour before they are stored).
 fn range(req: &Request, created: i64, now: i64) -> Result<(i64, i64, Granularity), ApiError> {
     let url = req.url().map_err(|_| ApiError::internal())?;
     let mut problems = Vec::new();
