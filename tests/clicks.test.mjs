@@ -125,3 +125,82 @@ describe('click recording and stats', () => {
     assert.equal(r.status, 404);
   });
 });
+
+/** A `bat_` ULID made now (Crockford base32: 10 characters of time, 16 of randomness). */
+function batchId() {
+  const A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = Date.now();
+  let time = '';
+  for (let i = 0; i < 10; i++) { time = A[t % 32] + time; t = Math.floor(t / 32); }
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += A[Math.floor(Math.random() * 32)];
+  return `bat_${time}${rand}`;
+}
+
+describe('click batches as a shard receives them', () => {
+  const deliver = (linkId, body, shard = 0) =>
+    fetch(`${w.url}/_admin/links/${linkId}/clicks/${shard}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devVars().ADMIN_TOKEN}` },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('a retried delivery counts once; a malformed batch stores nothing', async () => {
+    const link = await newLink();
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const day = Math.floor(hour / 86_400_000);
+    const batch = [
+      batchId(),
+      [
+        [hour, 'US', 'mobile', 'ios', 'safari', 'l.instagram.com', '', 0, 3],
+        [hour, 'CA', 'mobile', 'android', 'chrome', '', link.qrCode.id, 0, 2],
+        [hour, 'US', 'bot', 'other', 'other', '', '', 1, 4],
+      ],
+      [[day, 'visitor-a', hour], [day, 'visitor-b', hour]],
+    ];
+    for (let i = 0; i < 2; i++) {
+      const r = await deliver(link.id, batch);
+      assert.equal(r.status, 200, await r.clone().text());
+      assert.deepEqual(await r.json(), { data: { clicks: 9 } });
+    }
+    const expected = (d, clicks, unique) => {
+      assert.equal(d.clicks, clicks);
+      assert.equal(d.botClicks, 4);
+      assert.equal(d.qrScans, 2);
+      assert.equal(d.uniqueVisitors, unique);
+      assert.equal(count(d.breakdowns.country, 'US'), clicks - 2);
+      assert.equal(count(d.breakdowns.os, 'android'), 2);
+      assert.deepEqual(d.breakdowns.qrCode, [{ value: link.qrCode.id, clicks: 2 }]);
+      assert.equal(d.series.reduce((a, b) => a + b.clicks, 0), clicks);
+    };
+    let d = (await w.api('GET', `/v1/links/${link.id}/stats`)).body.data;
+    expected(d, 5, 2);
+
+    // Refused whole, with the reason; nothing of it is stored.
+    const bad = structuredClone(batch);
+    bad[0] = batchId();
+    bad[1][0][0] = hour + 1;
+    let r = await deliver(link.id, bad);
+    assert.equal(r.status, 400);
+    const err = (await r.json()).error;
+    assert.equal(err.code, 'invalid_batch');
+    assert.match(err.message, /count 0: hour is not a whole hour/);
+    for (const body of ['[]', '{"a":1}', 'not json', JSON.stringify([batchId(), [[hour, 'US', 'mobile', 'ios', 'safari', '', '', 0, 0]], []])]) {
+      r = await deliver(link.id, body);
+      assert.equal(r.status, 400, body);
+      await r.arrayBuffer();
+    }
+    r = await deliver(link.id, batch, 4);
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).error.details[0].key, 'shard');
+    d = (await w.api('GET', `/v1/links/${link.id}/stats`)).body.data;
+    expected(d, 5, 2);
+
+    // A new batch adds to the same rows; a visitor seen that day is not counted again.
+    r = await deliver(link.id, [batchId(), [[hour, 'US', 'mobile', 'ios', 'safari', 'l.instagram.com', '', 0, 1]], [[day, 'visitor-a', hour]]]);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    d = (await w.api('GET', `/v1/links/${link.id}/stats`)).body.data;
+    expected(d, 6, 2);
+  });
+});

@@ -1,11 +1,14 @@
 //! Operator endpoints used by `npm run keys` against a running local worker: register a key
-//! (by its hash: the key itself never reaches the worker) and revoke one. They exist only
+//! (by its hash: the key itself never reaches the worker) and revoke one; and, for tests, roll
+//! a link's clicks up now and deliver a click batch to a shard as a redirect's isolate would
+//! (`domain::stats::batch_body`: retries must count once). They exist only
 //! when the `ADMIN_TOKEN` secret is set (locally from `.dev.vars`); otherwise they are 404.
 //! Against a deployed worker the CLI writes the namespace through wrangler instead.
 
 use super::auth::SCOPES;
 use super::errors::ApiError;
 use super::{json_data, now_ms};
+use crate::domain::stats::CLICK_SHARDS;
 use crate::domain::time::format_rfc3339;
 use crate::store::{ApiKeyRecord, Store};
 use serde::Deserialize;
@@ -109,6 +112,24 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
             })?;
             super::stats::rollup_now(env, link_id, q.cutoff.unwrap_or_else(now_ms)).await?;
             Ok(json_data(200, "{\"rolledUp\":true}"))
+        }
+        (Method::Post, ["links", link_id, "clicks", shard]) => {
+            let shard = shard
+                .parse::<u32>()
+                .ok()
+                .filter(|s| *s < CLICK_SHARDS)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "shard",
+                        "out_of_range",
+                        format!("shard must be 0 to {}", CLICK_SHARDS - 1),
+                    )
+                })?;
+            let body = req.text().await.map_err(|_| ApiError::internal())?;
+            let clicks = super::stats::deliver_body(env, link_id, shard, &body)
+                .await
+                .map_err(|e| ApiError::new(400, "invalid_batch", e))?;
+            Ok(json_data(200, &format!("{{\"clicks\":{clicks}}}")))
         }
         _ => Err(ApiError::not_found("Route")),
     }

@@ -274,6 +274,20 @@ async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Re
     Ok(())
 }
 
+/// Delivers a batch body as given to a shard, as a redirect's isolate does (operators and
+/// tests: `POST /_admin/links/{id}/clicks/{shard}`). Answers the shard's count of the batch's
+/// clicks, or the shard's refusal.
+pub async fn deliver_body(env: &Env, link_id: &str, shard: u32, body: &str) -> Result<u32, String> {
+    let call = record_clicks(env, CLICKS_BINDING, &shard_name(link_id, shard), body);
+    match JsFuture::from(call).await {
+        Ok(n) => Ok(n.as_f64().map_or(0, |n| n as u32)),
+        Err(e) => Err(e
+            .dyn_into::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|_| "the shard refused the batch".into())),
+    }
+}
+
 /// `GET /v1/links/{linkId}/stats?from&to&granularity`.
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
     let store = crate::store::Store::new(&cx.env)?;
