@@ -240,8 +240,8 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
         })
         .map(|(link_id, shard, n, body)| async move {
             for attempt in 0..2 {
-                match deliver(env, link_id, shard, &body).await {
-                    Ok(()) => return,
+                match deliver_body(env, link_id, shard, &body).await {
+                    Ok(_) => return,
                     Err(e) if attempt == 1 => {
                         worker::console_error!("click delivery failed ({n} events): {e}")
                     }
@@ -268,14 +268,8 @@ extern "C" {
     fn record_clicks(env: &JsValue, binding: &str, name: &str, batch: &str) -> js_sys::Promise;
 }
 
-async fn deliver(env: &Env, link_id: &str, shard: u32, body: &str) -> worker::Result<()> {
-    let call = record_clicks(env, CLICKS_BINDING, &shard_name(link_id, shard), body);
-    JsFuture::from(call).await?;
-    Ok(())
-}
-
-/// Delivers a batch body as given to a shard, as a redirect's isolate does (operators and
-/// tests: `POST /_admin/links/{id}/clicks/{shard}`). Answers the shard's count of the batch's
+/// Delivers a batch body to a shard (also for operators and tests, as given:
+/// `POST /_admin/links/{id}/clicks/{shard}`). Answers the shard's count of the batch's
 /// clicks, or the shard's refusal.
 pub async fn deliver_body(env: &Env, link_id: &str, shard: u32, body: &str) -> Result<u32, String> {
     let call = record_clicks(env, CLICKS_BINDING, &shard_name(link_id, shard), body);
