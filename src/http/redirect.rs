@@ -36,10 +36,7 @@ pub async fn handle(
         },
         Err(_) => return unavailable().into(),
     };
-    let record = std::str::from_utf8(&raw)
-        .ok()
-        .and_then(|text| serde_json::from_str::<RedirectRecord>(text).ok());
-    let Some(record) = record else {
+    let Some(record) = parse_record(&raw) else {
         worker::console_error!("unreadable redirect record for a short id");
         return not_found().into();
     };
@@ -65,15 +62,19 @@ pub fn answer_now(
     raw: &[u8],
     is_get: bool,
 ) -> Option<web_sys::Response> {
-    // From `&str`, as everywhere else: `from_slice` would add a second copy of the
-    // deserializer to the bundle.
-    let record = serde_json::from_str::<RedirectRecord>(std::str::from_utf8(raw).ok()?).ok()?;
+    let record = parse_record(raw)?;
     let now = now_ms();
     let status = record.status(now);
     if status == Status::Active && record.max_clicks.is_some() {
         return None;
     }
     Some(answer(req, url, env, ctx, record, status, now, is_get))
+}
+
+/// A stored redirect record from its bytes. Parsed from `&str`, as everywhere else:
+/// `from_slice` would add a second copy of the deserializer to the bundle.
+fn parse_record(raw: &[u8]) -> Option<RedirectRecord> {
+    serde_json::from_str(std::str::from_utf8(raw).ok()?).ok()
 }
 
 /// The answer to a KV miss without awaiting anything, when there is one: an id whose check
