@@ -7,8 +7,12 @@
 // About 2 minutes per variant. Prints a markdown table: instructions per request (all
 // threads of the runtime process), as a ratio to the baseline, and recording on ÷ off.
 //
-//   node bench/instructions.mjs [NAME=BUILD_DIR[:VAR=value,...] | NAME=BASELINE] ...
-// Without arguments: baseline=BASELINE off=build:CLICK_RECORDING=off on=build.
+//   node bench/instructions.mjs [NAME=BUILD_DIR[:VAR=value,...][@no-country] | NAME=BASELINE] ...
+// Taps carry a phone's User-Agent, an Instagram referrer and `CF-IPCountry` (which Cloudflare's
+// edge adds and the local runtime does not); `@no-country` leaves that header out, so that
+// recording reads the country from `request.cf`.
+// Without arguments: baseline=BASELINE off=build:CLICK_RECORDING=off on=build
+// on-cf=build@no-country.
 // Env: N (measured requests, 400), WARM (1500), SCALE (20: `CLICK_BATCH_SCALE` of our
 // variants, the click batch's timer slowed like the runtime, so batches hold as many clicks
 // as at full speed), PRE and POST (ms of quiet before zeroing the counters and before
@@ -57,17 +61,19 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
-/** `NAME=BUILD_DIR[:VAR=value,...]` or `NAME=BASELINE`. */
+/** `NAME=BUILD_DIR[:VAR=value,...][@no-country]` or `NAME=BASELINE`. */
 function parseVariant(arg) {
   const eq = arg.indexOf('=');
-  if (eq < 1) throw new Error(`not NAME=BUILD_DIR[:VAR=value,...] or NAME=BASELINE: ${arg}`);
-  const [build, ...settings] = arg.slice(eq + 1).split(':');
+  if (eq < 1) throw new Error(`not NAME=BUILD_DIR[:VAR=value,...][@no-country] or NAME=BASELINE: ${arg}`);
+  const noCountry = arg.endsWith('@no-country');
+  const spec = noCountry ? arg.slice(eq + 1, -'@no-country'.length) : arg.slice(eq + 1);
+  const [build, ...settings] = spec.split(':');
   const vars = {};
   for (const kv of settings.join(':').split(',').filter(Boolean)) {
     const [k, ...v] = kv.split('=');
     vars[k] = v.join('=');
   }
-  return { name: arg.slice(0, eq), baseline: build === 'BASELINE', build: resolve(ROOT, build), vars };
+  return { name: arg.slice(0, eq), baseline: build === 'BASELINE', build: resolve(ROOT, build), vars, noCountry };
 }
 
 /** Seeds the link every request follows; answers its path and where it must redirect. */
@@ -95,11 +101,12 @@ async function seed(w, baseline) {
 }
 
 /** `n` shopper taps over two connections; every one must be the expected 302. */
-async function drive(url, location, n) {
+async function drive(url, location, n, noCountry) {
+  const headers = { 'user-agent': UA, referer: 'https://l.instagram.com/', ...(noCountry ? {} : { 'cf-ipcountry': 'US' }) };
   let bad = 0;
   await Promise.all([0, 1].map(async () => {
     for (let i = 0; i < n / 2; i++) {
-      const r = await fetch(url, { redirect: 'manual', headers: { 'user-agent': UA, referer: 'https://l.instagram.com/' } });
+      const r = await fetch(url, { redirect: 'manual', headers });
       await r.arrayBuffer();
       if (r.status !== 302 || r.headers.get('location') !== location) bad++;
     }
@@ -143,11 +150,11 @@ async function measure(v) {
     const direct = await directSocket(w, path, 302, location, 20_000);
     if (!direct) throw new Error(`${v.name}: the worker's own socket was not found`);
     log(`${v.name}: warming up (${WARM} requests)`);
-    await drive(direct.url + path, location, WARM);
+    await drive(direct.url + path, location, WARM, v.noCountry);
     await sleep(PRE);
     spawnSync('callgrind_control', ['-z', String(direct.pid)], { stdio: 'ignore' });
     const t0 = Date.now();
-    await drive(direct.url + path, location, N);
+    await drive(direct.url + path, location, N, v.noCountry);
     log(`${v.name}: ${N} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await sleep(POST);
     const before = new Set(readdirSync(OUT));
@@ -165,7 +172,7 @@ async function measure(v) {
 }
 
 const args = process.argv.slice(2);
-const variants = (args.length ? args : ['baseline=BASELINE', 'off=build:CLICK_RECORDING=off', 'on=build']).map(parseVariant);
+const variants = (args.length ? args : ['baseline=BASELINE', 'off=build:CLICK_RECORDING=off', 'on=build', 'on-cf=build@no-country']).map(parseVariant);
 const results = [];
 for (const v of variants) results.push({ name: v.name, perRequest: await measure(v) });
 
@@ -175,5 +182,7 @@ console.log(`\nInstructions per redirect (callgrind, whole runtime process, N=${
 console.log('| variant | M instructions / request | ÷ baseline |');
 console.log('|---|---:|---:|');
 for (const r of results) console.log(`| ${r.name} | ${(r.perRequest / 1e6).toFixed(3)} | ${base ? (r.perRequest / base.perRequest).toFixed(3) : '–'} |`);
+const onCf = results.find((r) => r.name === 'on-cf');
 if (on && off) console.log(`\nrecording on ÷ off: ${(on.perRequest / off.perRequest).toFixed(3)}`);
+if (onCf && off) console.log(`recording on, country from request.cf (no CF-IPCountry) ÷ off: ${(onCf.perRequest / off.perRequest).toFixed(3)}`);
 process.exit(0);

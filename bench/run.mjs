@@ -350,11 +350,15 @@ function script(name) {
 }
 
 /**
- * Every request looks like a shopper's tap: a phone browser (Instagram's in-app one) with an
- * Instagram referrer, so that recording takes the shopper path (visitor hash, unique-visitor
- * row), not the cheaper bot path that a bare wrk request (no User-Agent) would take.
+ * Every request looks like a shopper's tap as a worker on Cloudflare sees it: a phone browser
+ * (Instagram's in-app one) with an Instagram referrer, so that recording takes the shopper path
+ * (visitor hash, unique-visitor row), not the cheaper bot path that a bare wrk request (no
+ * User-Agent) would take; and `CF-IPCountry`, which Cloudflare's edge adds (IP Geolocation, on
+ * by default) and the local runtime does not. Without it recording reads the country from
+ * `request.cf` (`npm run bench:instructions` measures that case too).
  */
 const SHOPPER_HEADERS = [
+  'CF-IPCountry: US',
   'User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98 (iPhone15,3; iOS 17_5; en_US; en; scale=3.00; 1290x2796; 604413219)',
   'Referer: https://l.instagram.com/',
 ];
@@ -765,8 +769,8 @@ async function main() {
   const md = `# Benchmark results
 
 Command: \`npm run bench\` — ${CFG.rounds} rounds × ${CFG.duration} s per scenario (after ${CFG.warmup} s warm-ups),
-\`wrk -t${CFG.threads} -c${CFG.connections}\`, every request with a phone browser's User-Agent and an Instagram
-referrer (a shopper's tap: recording takes the shopper path). Each scenario is run right next to its
+\`wrk -t${CFG.threads} -c${CFG.connections}\`, every request with a phone browser's User-Agent, an Instagram
+referrer and \`CF-IPCountry\` as Cloudflare's edge adds it (a shopper's tap: recording takes the shopper path). Each scenario is run right next to its
 reference, the baseline redirect (\`direct\` rows: the direct baseline), reference first in even rounds and
 second in odd ones, scenario order reversed every round. Figures are medians over the rounds; each ratio
 is the median over the rounds of the scenario's result ÷ its own adjacent reference run; a ÷ b figures

@@ -93,6 +93,28 @@ describe('click recording and stats', () => {
     assert.deepEqual(after, d);
   });
 
+  it('the country comes from CF-IPCountry, else from request.cf', async () => {
+    const link = await newLink();
+    const path = `/${link.shortId}`;
+    const tap = (country) => w.visit(path, {
+      headers: { 'user-agent': UA.android, ...(country === undefined ? {} : { 'cf-ipcountry': country }) },
+    });
+    // Antarctica: no machine running this test is there, so the runtime's own country differs.
+    const responses = await Promise.all([
+      tap('AQ'), tap('AQ'), tap('AQ'), tap('<script>'), tap('Antarctica'), tap(undefined),
+    ]);
+    for (const r of responses) assert.equal(r.status, 302);
+    const d = await statsWhen(link.id, (x) => x.clicks >= 6);
+    assert.equal(d.clicks, 6);
+    assert.equal(count(d.breakdowns.country, 'AQ'), 3);
+    // A malformed header is not trusted: those taps take the runtime's country, like the
+    // tap without the header.
+    const others = d.breakdowns.country.filter((c) => c.value !== 'AQ');
+    assert.equal(others.length, 1, JSON.stringify(d.breakdowns.country));
+    assert.equal(others[0].clicks, 3);
+    assert.match(others[0].value, /^([A-Z0-9]{2}|unknown)$/);
+  });
+
   it('a burst of concurrent visits: every one a 302, every one counted', async () => {
     const link = await newLink();
     const N = 300;

@@ -63,7 +63,8 @@ pub const VISIT_FIELD_SEP: char = '\u{1f}';
 pub const VISIT_ROW_SEP: char = '\u{1e}';
 
 /// What a visit's request says about the visitor, as read by the glue: User-Agent, Referer,
-/// client IP, and from `request.cf` country and `botManagement.verifiedBot`.
+/// client IP, country (the `CF-IPCountry` header, else `request.cf.country`) and
+/// `request.cf.botManagement.verifiedBot` (when `cf` was read).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VisitFields<'a> {
     pub user_agent: &'a str,
@@ -99,6 +100,18 @@ pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>>
         .collect()
 }
 
+/// A visit's country as stored: a two-character code as Cloudflare gives it (ISO 3166-1
+/// alpha-2, also `XX` for no data and `T1` for Tor), upper-cased; `unknown` for anything
+/// else. The code may come from the `CF-IPCountry` header, so it is checked, not trusted.
+pub fn country_code(code: &str) -> String {
+    match code.as_bytes() {
+        [a, b] if a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() => {
+            code.to_ascii_uppercase()
+        }
+        _ => "unknown".into(),
+    }
+}
+
 /// The click event of one visit (pure: the clock and the key come in).
 pub fn click_event(
     v: &VisitFields<'_>,
@@ -116,7 +129,7 @@ pub fn click_event(
     let info = crate::domain::client::classify(ua.as_deref(), verified);
     ClickEvent {
         ts: now,
-        country: some(v.country).unwrap_or_else(|| "unknown".into()),
+        country: country_code(v.country),
         device: info.device.as_str(),
         os: info.os,
         browser: info.browser,
@@ -677,6 +690,32 @@ mod tests {
 
     use super::*;
     use crate::domain::client::VisitorHasher;
+
+    #[test]
+    fn countries_are_two_character_codes_or_unknown() {
+        for (given, stored) in [
+            ("US", "US"),
+            ("de", "DE"),
+            ("T1", "T1"),
+            ("XX", "XX"),
+            ("", "unknown"),
+            ("USA", "unknown"),
+            ("U", "unknown"),
+            ("U ", "unknown"),
+            ("<s", "unknown"),
+            ("ü", "unknown"),
+            ("\u{1f}\u{1f}", "unknown"),
+        ] {
+            assert_eq!(country_code(given), stored, "{given:?}");
+        }
+        let tap = VisitFields {
+            user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
+            country: "<script>",
+            ..VisitFields::default()
+        };
+        let e = click_event(&tap, &VisitorHasher::new(b"k"), None, 0);
+        assert_eq!(e.country, "unknown");
+    }
 
     #[test]
     fn shards_are_stable_and_spread() {
