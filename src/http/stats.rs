@@ -279,7 +279,7 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
 #[wasm_bindgen(inline_js = r#"
 export async function record_clicks(env, binding, name, batch) {
   const shards = env[binding];
-  return await shards.get(shards.idFromName(name)).record(batch);
+  return await shards.get(shards.idFromName(name)).record(batch.slice());
 }
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -288,15 +288,21 @@ export function sleep(ms) {
 extern "C" {
     /// A promise that resolves after `ms` milliseconds.
     fn sleep(ms: u32) -> js_sys::Promise;
-    /// `LinkClicks::record` on the named shard, by JS RPC.
-    fn record_clicks(env: &JsValue, binding: &str, name: &str, batch: &str) -> js_sys::Promise;
+    /// `LinkClicks::record` on the named shard, by JS RPC. `batch` is a view of Wasm
+    /// memory; the call sends a copy of it.
+    fn record_clicks(env: &JsValue, binding: &str, name: &str, batch: &[u8]) -> js_sys::Promise;
 }
 
 /// Delivers a batch body to a shard (also for operators and tests, as given:
 /// `POST /_admin/links/{id}/clicks/{shard}`). Answers the shard's count of the batch's
 /// clicks, or the shard's refusal.
 pub async fn deliver_body(env: &Env, link_id: &str, shard: u32, body: &str) -> Result<u32, String> {
-    let call = record_clicks(env, CLICKS_BINDING, &shard_name(link_id, shard), body);
+    let call = record_clicks(
+        env,
+        CLICKS_BINDING,
+        &shard_name(link_id, shard),
+        body.as_bytes(),
+    );
     match JsFuture::from(call).await {
         Ok(n) => Ok(n.as_f64().map_or(0, |n| n as u32)),
         Err(e) => Err(e
