@@ -163,8 +163,7 @@ impl LinkClicks {
     ///
     /// The batch arrives as UTF-8 bytes (a `Uint8Array`), which enter Wasm memory with one
     /// native copy; a string would go through wasm-bindgen's JavaScript loop over its
-    /// characters, the loop the redirect's URL takes, and feed that loop's type feedback with
-    /// strings of another origin.
+    /// characters.
     pub async fn record(&self, batch: Vec<u8>) -> std::result::Result<u32, JsValue> {
         let refuse = |e: &str| JsValue::from(js_sys::Error::new(&format!("bad click batch: {e}")));
         let batch = std::str::from_utf8(&batch).map_err(|_| refuse("not UTF-8"))?;
