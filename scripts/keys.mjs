@@ -4,12 +4,17 @@
 // Local (default): registered with the running `npm start` worker (PORT, default 8787).
 // --remote: written to the deployed KV namespace through `wrangler kv key put --remote`.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BIN, devVars, run } from './lib.mjs';
+import { BIN, ROOT, devVars, run } from './lib.mjs';
+
+/** One `retailers:<name>` scope per retailer of openapi.json's `Retailer` enum, which a Rust
+ *  unit test keeps equal to the worker's retailer registry. */
+const RETAILERS = JSON.parse(readFileSync(join(ROOT, 'openapi.json'), 'utf8')).components.schemas.Retailer.enum;
 
 export const ALL_SCOPES = ['links:write', 'links:read', 'qr-codes:write', 'qr-codes:read', 'stats:read',
-  'retailers:walmart', 'retailers:target', 'retailers:instacart', 'retailers:custom'];
+  ...RETAILERS.map((r) => `retailers:${r}`)];
 
 export function newKey() {
   return `i2c_${randomBytes(32).toString('base64url')}`;

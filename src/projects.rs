@@ -1,14 +1,19 @@
 //! `ProjectIndex`: the Durable Object (SQLite) that lists one project's links, named by the
 //! project id. Link ids are ULIDs, so ordering by id is ordering by creation time; a page
 //! starts strictly after the previous page's last id, so paging never skips or repeats a link,
-//! even while links are being created.
+//! even while links are being created. Each link's tags (`tracking.tags`) are kept beside
+//! it, so a project's links carrying a tag are listed the same way.
 
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorageValue as V,
     State,
 };
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY) WITHOUT ROWID;";
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS links (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags (tag TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tag, id))
+  WITHOUT ROWID;
+";
 
 #[durable_object]
 pub struct ProjectIndex {
@@ -20,6 +25,14 @@ struct Id {
     id: String,
 }
 
+/// `POST /add`: a link and its tags (replacing the tags it had).
+#[derive(serde::Deserialize)]
+struct Entry {
+    id: String,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
 impl DurableObject for ProjectIndex {
     fn new(state: State, _env: Env) -> Self {
         if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
@@ -28,7 +41,7 @@ impl DurableObject for ProjectIndex {
         ProjectIndex { state }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
         let param = |name: &str| {
             url.query_pairs()
@@ -38,11 +51,23 @@ impl DurableObject for ProjectIndex {
         let sql = self.state.storage().sql();
         match (req.method(), url.path()) {
             (Method::Post, "/add") => {
-                let id = param("id").unwrap_or_default();
+                let Ok(entry) = serde_json::from_str::<Entry>(&req.text().await?) else {
+                    return Response::error("not an entry", 400);
+                };
                 sql.exec(
                     "INSERT OR IGNORE INTO links (id) VALUES (?)",
-                    vec![V::from(id)],
+                    vec![V::from(entry.id.as_str())],
                 )?;
+                sql.exec(
+                    "DELETE FROM tags WHERE id = ?",
+                    vec![V::from(entry.id.as_str())],
+                )?;
+                for tag in entry.tags {
+                    sql.exec(
+                        "INSERT OR IGNORE INTO tags (tag, id) VALUES (?, ?)",
+                        vec![V::from(tag), V::from(entry.id.as_str())],
+                    )?;
+                }
                 Response::ok("ok")
             }
             // Newest first, `limit` ids strictly older than `before` (when given).
@@ -51,17 +76,20 @@ impl DurableObject for ProjectIndex {
                     .and_then(|l| l.parse::<i64>().ok())
                     .unwrap_or(20)
                     .clamp(1, 101);
-                let rows: Vec<Id> = match param("before") {
-                    Some(before) => sql
+                // Without `before`, a bound above every id (ids are ASCII; SQLite compares
+                // text bytewise).
+                let before = param("before").unwrap_or_else(|| "\u{10FFFF}".into());
+                let rows: Vec<Id> = match param("tag") {
+                    Some(tag) => sql
                         .exec(
-                            "SELECT id FROM links WHERE id < ? ORDER BY id DESC LIMIT ?",
-                            vec![V::from(before), V::from(limit)],
+                            "SELECT id FROM tags WHERE tag = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                            vec![V::from(tag), V::from(before), V::from(limit)],
                         )?
                         .to_array()?,
                     None => sql
                         .exec(
-                            "SELECT id FROM links ORDER BY id DESC LIMIT ?",
-                            vec![V::from(limit)],
+                            "SELECT id FROM links WHERE id < ? ORDER BY id DESC LIMIT ?",
+                            vec![V::from(before), V::from(limit)],
                         )?
                         .to_array()?,
                 };

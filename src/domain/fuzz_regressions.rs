@@ -57,7 +57,7 @@ fn rfc3339_range_edges_round_trip() {
 #[test]
 fn destination_scheme_is_canonical_lowercase() {
     use super::link::validate_link;
-    use super::retailers::{append_params, destination};
+    use super::retailers::append_params;
     use serde_json::json;
 
     let bodies = [
@@ -65,13 +65,14 @@ fn destination_scheme_is_canonical_lowercase() {
         json!({"projectId": "p", "name": "n", "retailer": "custom", "intent": "custom_url",
                "customUrl": "httPs://example.com/sale?x=1#top"}),
         json!({"projectId": "p", "name": "n", "retailer": "custom", "intent": "custom_url",
-               "customUrl": "HTTP://example.com/", "tracking": {"utmSource": "ig"}}),
+               "customUrl": "HTTP://example.com/", "tracking": {"utm": {"source": "ig"}}}),
         // Found by the fuzzer (crash-1351adb15eb807c4d4cb63f3ce90d47e0e13bbcd), minimised.
         json!({"projectId": "p", "name": "n", "retailer": "custom", "intent": "custom_url",
                "customUrl": "https:/x://example.com/sale"}),
         // The same through fallbackUrl (Target cart of several products).
         json!({"projectId": "p", "name": "n", "retailer": "target", "intent": "add_to_cart",
-               "products": [{"id": "1"}, {"id": "2"}], "fallbackUrl": "Https://www.target.com/c/x"}),
+               "products": [{"retailerProductId": "1"}, {"retailerProductId": "2"}],
+               "fallbackUrl": "Https://www.target.com/c/x"}),
     ];
     let mut bad = Vec::new();
     for body in bodies {
@@ -79,8 +80,8 @@ fn destination_scheme_is_canonical_lowercase() {
         let Ok(spec) = validate_link(&body) else {
             continue;
         };
-        let dest = destination(&spec).expect("a destination");
-        let full = append_params(&dest, &spec.tracking.0);
+        let dest = spec.destination().expect("a destination");
+        let full = append_params(&dest, &spec.tracking.params);
         for url in [&dest, &full] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 bad.push(format!("destination {url:?} from {body}"));

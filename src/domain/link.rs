@@ -1,108 +1,43 @@
 //! The link request: every field of the contract, validated with its limits, all problems at
-//! once. The validated request is kept as JSON (it is echoed in responses and re-validated on
-//! updates), plus the typed pieces the destination rules need.
+//! once. Shape problems (types, lengths, patterns, unknown fields) and business-rule problems
+//! (what a retailer and intent need or cannot do) are told apart: see `error::Invalid`. The
+//! validated request is kept as JSON (it is echoed in responses and re-validated on updates),
+//! plus the typed pieces the destination rules need. Every per-retailer decision is the
+//! registry's (`retailers`).
 
-use super::error::FieldError;
-use super::qr;
+use super::error::Invalid;
+use super::qr_code::{self, QrSpec};
 use super::retailers::instacart;
+use super::retailers::{
+    self, Intent, NoDestination, Order, ProductRef, ProductRules, Retailer, Selection,
+};
 use super::time::parse_rfc3339;
 use super::validate::*;
-use serde_json::{Map, Value};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retailer {
-    Walmart,
-    Target,
-    Instacart,
-    Custom,
-}
-
-impl Retailer {
-    pub const ALL: [Retailer; 4] = [Self::Walmart, Self::Target, Self::Instacart, Self::Custom];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Walmart => "walmart",
-            Self::Target => "target",
-            Self::Instacart => "instacart",
-            Self::Custom => "custom",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-    /// The API-key scope a caller needs to write links for this retailer.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Self::Walmart => "retailers:walmart",
-            Self::Target => "retailers:target",
-            Self::Instacart => "retailers:instacart",
-            Self::Custom => "retailers:custom",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Intent {
-    AddToCart,
-    ProductDetail,
-    ShoppingList,
-    Recipe,
-    CustomUrl,
-}
-
-impl Intent {
-    pub const ALL: [Intent; 5] = [
-        Self::AddToCart,
-        Self::ProductDetail,
-        Self::ShoppingList,
-        Self::Recipe,
-        Self::CustomUrl,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AddToCart => "add_to_cart",
-            Self::ProductDetail => "product_detail",
-            Self::ShoppingList => "shopping_list",
-            Self::Recipe => "recipe",
-            Self::CustomUrl => "custom_url",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-/// A Walmart or Target product selection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProductRef {
-    /// Walmart item id or Target TCIN (digits).
-    Item(String),
-    /// Walmart seller offer id.
-    Offer(String),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selection {
-    pub product: ProductRef,
-    pub quantity: u32,
-}
+use serde_json::{json, Map, Value};
 
 pub const MAX_QUANTITY: i64 = 50;
 pub const MAX_PRODUCTS: usize = 100;
+pub const MAX_BACKUPS: usize = 10;
 pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_METADATA_BYTES: usize = 4096;
 pub const MAX_TRACKING_PARAMS: usize = 20;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_LEN: usize = 64;
 
-/// Tracking parameters appended to the destination, in order.
+/// Tracking: parameters appended to the destination (in order) and the link's tags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tracking(pub Vec<(String, String)>);
+pub struct Tracking {
+    pub params: Vec<(String, String)>,
+    pub tags: Vec<String>,
+}
 
+/// `tracking.utm` fields and the query parameters they become, in the order they are appended.
 pub const UTM_FIELDS: [(&str, &str); 5] = [
-    ("utmSource", "utm_source"),
-    ("utmMedium", "utm_medium"),
-    ("utmCampaign", "utm_campaign"),
-    ("utmTerm", "utm_term"),
-    ("utmContent", "utm_content"),
+    ("source", "utm_source"),
+    ("medium", "utm_medium"),
+    ("campaign", "utm_campaign"),
+    ("term", "utm_term"),
+    ("content", "utm_content"),
 ];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,15 +59,34 @@ pub struct LinkSpec {
     pub custom_url: Option<String>,
     pub fallback_url: Option<String>,
     pub store_id: Option<String>,
+    pub zip_code: Option<String>,
     pub tracking: Tracking,
     pub options: LinkOptions,
-    /// Style of the default QR code (`defaultQrCode`, defaults filled in).
-    pub default_qr_style: qr::Style,
-    /// The Instacart page an Instacart link's destination is made from.
+    /// The default QR code (`defaultQrCode`, defaults filled in).
+    pub default_qr: QrSpec,
+    /// The Instacart page an Instacart shopping list or recipe is made from.
     pub instacart: Option<instacart::Page>,
-    /// The request's fields as validated, normalised (product quantities filled in); echoed
-    /// back in responses and stored with the link.
+    /// The request's fields as validated, normalised (product quantities and backups filled
+    /// in, ids as strings, URLs as shoppers reach them); echoed back and stored with the link.
     pub fields: Map<String, Value>,
+}
+
+impl LinkSpec {
+    /// What the registry builds the destination from.
+    pub fn order(&self) -> Order<'_> {
+        Order {
+            intent: self.intent,
+            products: &self.selections,
+            store_id: self.store_id.as_deref(),
+            custom_url: self.custom_url.as_deref(),
+            fallback_url: self.fallback_url.as_deref(),
+        }
+    }
+
+    /// The destination before tracking parameters, for links whose URL we build.
+    pub fn destination(&self) -> Result<String, NoDestination> {
+        retailers::destination(self.retailer, &self.order())
+    }
 }
 
 pub const TOP_LEVEL_FIELDS: [&str; 13] = [
@@ -151,17 +105,6 @@ pub const TOP_LEVEL_FIELDS: [&str; 13] = [
     "defaultQrCode",
 ];
 
-/// Which retailer/intent pairs exist.
-pub fn pair_supported(r: Retailer, i: Intent) -> bool {
-    matches!(
-        (r, i),
-        (Retailer::Walmart, Intent::AddToCart | Intent::ProductDetail)
-            | (Retailer::Target, Intent::AddToCart | Intent::ProductDetail)
-            | (Retailer::Instacart, Intent::ShoppingList | Intent::Recipe)
-            | (Retailer::Custom, Intent::CustomUrl)
-    )
-}
-
 fn enum_field<T>(
     obj: &Map<String, Value>,
     key: &str,
@@ -172,11 +115,12 @@ fn enum_field<T>(
     let s = req_string(obj, key, "", 1, 64, p)?;
     let v = parse(s);
     if v.is_none() {
+        let shown: String = s.chars().take(64).collect();
         p.push(
             key,
             "invalid_enum",
             format!(
-                "Invalid {key} '{s}'. Must be one of: {}",
+                "Invalid {key} '{shown}'. Must be one of: {}",
                 options.join(", ")
             ),
         );
@@ -184,8 +128,9 @@ fn enum_field<T>(
     v
 }
 
-/// Validates a create request body. `Err` carries every problem found.
-pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
+/// Validates a create request body. `Err` carries every problem of one kind: the shape
+/// problems when there are any, else the business-rule problems.
+pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
     let mut p = Problems::default();
     let Value::Object(obj) = body else {
         p.push(
@@ -196,7 +141,7 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
                 json_type(body)
             ),
         );
-        return Err(p.into_vec());
+        return Err(Invalid::shape(p.shape));
     };
     reject_unknown(obj, &TOP_LEVEL_FIELDS, "", &mut p);
     let project_id = req_string(obj, "projectId", "", 1, 128, &mut p);
@@ -205,48 +150,52 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
     let intent_names: Vec<&str> = Intent::ALL.iter().map(|r| r.as_str()).collect();
     let retailer = enum_field(obj, "retailer", Retailer::parse, &retailer_names, &mut p);
     let intent = enum_field(obj, "intent", Intent::parse, &intent_names, &mut p);
-    opt_string(obj, "publicName", "", 1, 160, &mut p);
+    let public_name = opt_string(obj, "publicName", "", 1, 160, &mut p);
 
+    let mut fields = obj.clone();
     let custom_url = opt_string(obj, "customUrl", "", 1, usize::MAX, &mut p)
         .and_then(|s| check_web_url(s, "customUrl", MAX_URL_LEN, &mut p));
     let fallback_url = opt_string(obj, "fallbackUrl", "", 1, usize::MAX, &mut p)
         .and_then(|s| check_web_url(s, "fallbackUrl", MAX_URL_LEN, &mut p));
-
-    let mut fields = obj.clone();
-    let selections = match retailer {
-        Some(Retailer::Walmart | Retailer::Target) | None => {
-            validate_selections(obj, retailer, &mut fields, &mut p)
+    for (key, url) in [("customUrl", &custom_url), ("fallbackUrl", &fallback_url)] {
+        if let Some(u) = url {
+            fields.insert(key.into(), json!(u));
         }
-        _ => Vec::new(),
-    };
-    let instacart = match retailer {
-        Some(Retailer::Instacart) => instacart::validate(obj, intent, &mut fields, &mut p),
-        Some(_) => {
-            instacart::reject_options(obj, &mut p);
-            None
-        }
-        None => None,
-    };
-    let store_id = validate_location(obj, &mut p);
-    let tracking = validate_tracking(obj, &mut p);
-    let options = validate_options(obj, &mut p);
-    validate_metadata(obj, &mut p);
-    let default_qr_style = validate_default_qr(obj, &mut p).unwrap_or_default();
-
-    if let (Some(r), Some(i)) = (retailer, intent) {
-        check_pair_rules(
-            obj,
-            r,
-            i,
-            selections.len(),
-            custom_url.is_some(),
-            fallback_url.is_some(),
-            &mut p,
-        );
     }
 
-    if !p.is_empty() {
-        return Err(p.into_vec());
+    let selections = validate_products(obj, retailer, &mut fields, &mut p);
+    let (store_id, zip_code) = validate_location(obj, &mut fields, &mut p);
+    let tracking = validate_tracking(obj, &mut p);
+    let title = match public_name {
+        Some(t) => ("publicName", t),
+        None => ("name", name.unwrap_or("")),
+    };
+    let (options, instacart) = validate_options(
+        obj,
+        &instacart::Context {
+            instacart: retailer == Some(Retailer::Instacart),
+            intent,
+            title,
+        },
+        &mut fields,
+        &mut p,
+    );
+    qr_code::metadata(obj, "", &mut p);
+    let default_qr = qr_code::validate_default(obj, &mut p);
+
+    if let (Some(r), Some(i)) = (retailer, intent) {
+        let order = Order {
+            intent: i,
+            products: &selections,
+            store_id: store_id.as_deref(),
+            custom_url: custom_url.as_deref(),
+            fallback_url: fallback_url.as_deref(),
+        };
+        check_rules(obj, r, &order, &mut p);
+    }
+
+    if let Some(invalid) = p.into_invalid() {
+        return Err(invalid);
     }
     match (project_id, name, retailer, intent) {
         (Some(project_id), Some(name), Some(retailer), Some(intent)) => Ok(LinkSpec {
@@ -258,146 +207,104 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
             custom_url,
             fallback_url,
             store_id,
+            zip_code,
             tracking,
             options,
-            default_qr_style,
+            default_qr,
             instacart,
             fields,
         }),
         // Unreachable in practice: a missing required field was reported above.
-        _ => Err(vec![FieldError::new(
-            "",
-            "validation_failed",
-            "Invalid request",
-        )]),
+        _ => Err(Invalid::shape(Vec::new())),
     }
 }
 
-/// Rules that depend on the retailer/intent pair.
-fn check_pair_rules(
-    obj: &Map<String, Value>,
-    r: Retailer,
-    i: Intent,
-    n_products: usize,
-    has_custom: bool,
-    has_fallback: bool,
-    p: &mut Problems,
-) {
-    if !pair_supported(r, i) {
-        p.push(
+/// Rules that depend on the retailer/intent pair: business rules (422), not shape.
+fn check_rules(obj: &Map<String, Value>, r: Retailer, order: &Order, p: &mut Problems) {
+    let i = order.intent;
+    if !r.supports(i) {
+        let served: Vec<&str> = r.intents().iter().map(|i| i.as_str()).collect();
+        p.rule(
             "intent",
             "unsupported_intent",
             format!(
-                "Intent '{}' is not supported for retailer '{}'",
+                "Intent '{}' is not supported for retailer '{}' (it serves: {})",
                 i.as_str(),
-                r.as_str()
+                r.as_str(),
+                served.join(", ")
             ),
         );
         return;
     }
-    let has_products = obj.contains_key("products");
-    match r {
-        Retailer::Walmart | Retailer::Target => {
-            if !has_products {
-                p.push(
-                    "products",
-                    "required",
-                    format!("'products' is required for {} links", r.as_str()),
-                );
-            } else if i == Intent::ProductDetail && n_products > 1 {
-                p.push(
-                    "products",
-                    "too_many",
-                    "A product_detail link takes exactly one product",
-                );
-            } else if r == Retailer::Target
-                && i == Intent::AddToCart
-                && n_products > 1
-                && !has_fallback
-            {
-                p.push(
-                    "products",
-                    "unsupported",
-                    "Target has no public cart URL: an add_to_cart link with several products needs a fallbackUrl (or use one product)",
-                );
-            }
-            if has_custom {
-                p.push(
-                    "customUrl",
-                    "not_allowed",
-                    "customUrl is only used by custom_url links",
-                );
-            }
-        }
-        Retailer::Custom => {
-            if !obj.contains_key("customUrl") {
-                p.push(
+    let has_custom = obj.contains_key("customUrl");
+    match i {
+        Intent::CustomUrl => {
+            if !has_custom {
+                p.rule(
                     "customUrl",
                     "required",
                     "'customUrl' is required for custom_url links",
                 );
             }
-            if has_products {
-                p.push(
-                    "products",
-                    "not_allowed",
-                    "custom_url links take no products",
-                );
-            }
         }
-        // Line items and Instacart's options are checked in `retailers/instacart.rs`.
-        Retailer::Instacart => {
-            if !has_products {
-                p.push(
-                    "products",
-                    "required",
-                    "'products' (line items) is required for instacart links",
-                );
-            }
+        Intent::AddToCart | Intent::ProductDetail | Intent::ShoppingList | Intent::Recipe => {
             if has_custom {
-                p.push(
+                p.rule(
                     "customUrl",
                     "not_allowed",
                     "customUrl is only used by custom_url links",
                 );
             }
+            if r.products().is_some() && !obj.contains_key("products") {
+                p.rule(
+                    "products",
+                    "required",
+                    format!(
+                        "'products' is required for {} {} links",
+                        r.as_str(),
+                        i.as_str()
+                    ),
+                );
+            }
         }
     }
+    r.check(order, p);
 }
 
-/// The `products` array with its 1–100 count checked; `what` names the items in messages.
-pub fn products_array<'a>(
-    obj: &'a Map<String, Value>,
-    what: &str,
-    p: &mut Problems,
-) -> Option<&'a Vec<Value>> {
-    let v = obj.get("products")?;
-    let Value::Array(items) = v else {
-        p.push(
-            "products",
-            "invalid_type",
-            format!("Must be an array, got {}", json_type(v)),
-        );
-        return None;
-    };
-    if items.is_empty() || items.len() > MAX_PRODUCTS {
-        p.push(
-            "products",
-            "invalid_length",
-            format!("Must hold 1–{MAX_PRODUCTS} {what} (got {})", items.len()),
-        );
-        return None;
-    }
-    Some(items)
-}
+/// The generic product rules, for a request whose retailer is not known (it is reported).
+const ANY_PRODUCTS: ProductRules = ProductRules {
+    id_name: "product id",
+    offers: true,
+};
 
-fn validate_selections(
+fn validate_products(
     obj: &Map<String, Value>,
     retailer: Option<Retailer>,
     fields: &mut Map<String, Value>,
     p: &mut Problems,
 ) -> Vec<Selection> {
-    let Some(items) = products_array(obj, "products", p) else {
+    if !obj.contains_key("products") {
+        return Vec::new();
+    }
+    let rules = match retailer.map(|r| (r, r.products())) {
+        Some((_, Some(rules))) => rules,
+        None => ANY_PRODUCTS,
+        Some((r, None)) => {
+            let hint = match r {
+                Retailer::Instacart => {
+                    " (shopping lists and recipes take their items in options.instacart)"
+                }
+                Retailer::Walmart | Retailer::Target | Retailer::Custom => "",
+            };
+            p.rule(
+                "products",
+                "not_allowed",
+                format!("{} links take no products{hint}", r.as_str()),
+            );
+            return Vec::new();
+        }
+    };
+    let Some(items) = bounded_array(obj, "products", "", (1, MAX_PRODUCTS), "products", p) else {
         return Vec::new();
     };
     let mut out = Vec::with_capacity(items.len());
@@ -411,16 +318,26 @@ fn validate_selections(
                 "invalid_type",
                 format!("Must be an object, got {}", json_type(item)),
             );
+            normalised.push(item.clone());
             continue;
         };
-        let allowed: &[&str] = if retailer == Some(Retailer::Target) {
-            &["id", "quantity"]
+        let allowed: &[&str] = if rules.offers {
+            &[
+                "retailerProductId",
+                "offerId",
+                "quantity",
+                "backupProductIds",
+            ]
         } else {
-            &["id", "offerId", "quantity"]
+            &["retailerProductId", "quantity", "backupProductIds"]
         };
         reject_unknown(o, allowed, &base, p);
-        let id = product_id(o, "id", &base, p, true);
-        let offer = product_id(o, "offerId", &base, p, false);
+        let id = product_id(o, "retailerProductId", &base, rules.id_name, p, true);
+        let offer = if rules.offers {
+            product_id(o, "offerId", &base, "offer id", p, false)
+        } else {
+            None
+        };
         let quantity = match o.get("quantity") {
             None => Some(1),
             Some(_) => opt_int(o, "quantity", &base, 1, MAX_QUANTITY, p),
@@ -430,53 +347,67 @@ fn validate_selections(
                 p.push(
                     path(&base, "offerId"),
                     "conflict",
-                    "Give either 'id' or 'offerId', not both",
+                    "Give either 'retailerProductId' or 'offerId', not both",
                 );
                 None
             }
             (Some(i), None) => Some(ProductRef::Item(i)),
             (None, Some(o)) => Some(ProductRef::Offer(o)),
             (None, None) => {
-                if !o.contains_key("id") && !o.contains_key("offerId") {
-                    p.push(path(&base, "id"), "required", "'id' is required");
+                let offer_given = rules.offers && o.contains_key("offerId");
+                if !o.contains_key("retailerProductId") && !offer_given {
+                    p.push(
+                        path(&base, "retailerProductId"),
+                        "required",
+                        "'retailerProductId' is required",
+                    );
                 }
                 None
             }
         };
-        let mut norm = o.clone();
+        let backups = validate_backups(o, &base, rules.id_name, product.as_ref(), p);
+        let mut norm = Map::new();
+        match &product {
+            Some(ProductRef::Item(i)) => {
+                norm.insert("retailerProductId".into(), json!(i));
+            }
+            Some(ProductRef::Offer(o)) => {
+                norm.insert("offerId".into(), json!(o));
+            }
+            None => {
+                for k in ["retailerProductId", "offerId"] {
+                    if let Some(v) = o.get(k) {
+                        norm.insert(k.into(), v.clone());
+                    }
+                }
+            }
+        }
+        norm.insert(
+            "quantity".into(),
+            quantity.map_or_else(
+                || o.get("quantity").cloned().unwrap_or(Value::Null),
+                |q| json!(q),
+            ),
+        );
+        norm.insert("backupProductIds".into(), json!(backups));
         if let (Some(product), Some(q)) = (product, quantity) {
-            match &product {
-                ProductRef::Item(i) => norm.insert("id".into(), Value::String(i.clone())),
-                ProductRef::Offer(o) => norm.insert("offerId".into(), Value::String(o.clone())),
-            };
-            norm.insert("quantity".into(), Value::from(q));
             out.push(Selection {
                 product,
                 quantity: q as u32,
+                backups,
             });
             origin.push(idx);
         }
         normalised.push(Value::Object(norm));
     }
-    // A cart holds item ids or offer ids, and each once.
-    let offers = out
-        .iter()
-        .filter(|s| matches!(s.product, ProductRef::Offer(_)))
-        .count();
-    if offers > 0 && offers < out.len() {
-        p.push(
-            "products",
-            "conflict",
-            "A cart takes item ids or offer ids, not a mix of both",
-        );
-    }
+    // Each product once: a second entry would be a second cart line for the same item.
     for (i, s) in out.iter().enumerate() {
         if let Some(j) = out[..i].iter().position(|t| t.product == s.product) {
             let (key, id) = match &s.product {
-                ProductRef::Item(id) => ("id", id),
+                ProductRef::Item(id) => ("retailerProductId", id),
                 ProductRef::Offer(id) => ("offerId", id),
             };
-            p.push(
+            p.rule(
                 format!("products[{}].{key}", origin[i]),
                 "duplicate",
                 format!(
@@ -490,68 +421,49 @@ fn validate_selections(
     out
 }
 
-/// A product identifier: item ids and TCINs are digits (a JSON integer is accepted too);
-/// Walmart offer ids are alphanumeric.
-fn product_id(
+/// `backupProductIds`: 0–10 distinct ids of the primary's kind, never the primary itself.
+fn validate_backups(
     o: &Map<String, Value>,
-    key: &str,
     base: &str,
+    id_name: &str,
+    primary: Option<&ProductRef>,
     p: &mut Problems,
-    digits_only: bool,
-) -> Option<String> {
-    let v = o.get(key)?;
-    let k = path(base, key);
-    let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if digits_only && json_uint(n).is_some() => {
-            json_uint(n).unwrap_or_default().to_string()
-        }
-        other => {
-            let want = if digits_only {
-                format!("a string of digits or a whole number 0–{MAX_JSON_INT}")
-            } else {
-                "a string".to_string()
-            };
-            p.push(
-                k,
-                "invalid_type",
-                format!("Must be {want}, got {}", json_type(other)),
-            );
-            return None;
-        }
+) -> Vec<String> {
+    let key = path(base, "backupProductIds");
+    let Some(items) = bounded_array(o, "backupProductIds", base, (0, MAX_BACKUPS), "ids", p) else {
+        return Vec::new();
     };
-    let ok = if digits_only {
-        (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-    } else {
-        (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
-    };
-    if !ok {
-        let what = if digits_only {
-            "1–20 digits"
-        } else {
-            "1–64 letters and digits"
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for (j, v) in items.iter().enumerate() {
+        let k = format!("{key}[{j}]");
+        let Some(id) = digits_id(v, &k, id_name, p) else {
+            continue;
         };
-        let shown: String = s.chars().take(40).collect();
-        p.push(
-            k,
-            "invalid_format",
-            format!("Invalid {key} '{shown}': must be {what}"),
-        );
-        return None;
+        if out.contains(&id) {
+            p.push(k, "duplicate", format!("Backup {id} is listed twice"));
+            continue;
+        }
+        if matches!(primary, Some(ProductRef::Item(primary)) if *primary == id) {
+            p.rule(
+                k,
+                "conflict",
+                format!("Backup {id} is the product itself; a backup must be another product"),
+            );
+            continue;
+        }
+        out.push(id);
     }
-    Some(s)
+    out
 }
 
-fn validate_location(obj: &Map<String, Value>, p: &mut Problems) -> Option<String> {
-    let loc = opt_object(obj, "location", "", p)?;
-    reject_unknown(loc, &["storeId", "zipCode"], "location", p);
-    opt_string(loc, "zipCode", "location", 1, 16, p);
-    let store = match loc.get("storeId")? {
-        Value::Number(n) if json_uint(n).is_some() => json_uint(n).unwrap_or_default().to_string(),
+/// An item id or TCIN: 1–20 digits, as a string or a whole JSON number (echoed as a string).
+fn digits_id(v: &Value, key: &str, id_name: &str, p: &mut Problems) -> Option<String> {
+    let s = match v {
         Value::String(s) => s.clone(),
+        Value::Number(n) if json_uint(n).is_some() => json_uint(n).unwrap_or_default().to_string(),
         other => {
             p.push(
-                "location.storeId",
+                key,
                 "invalid_type",
                 format!(
                     "Must be a string of digits or a whole number 0–{MAX_JSON_INT}, got {}",
@@ -561,11 +473,97 @@ fn validate_location(obj: &Map<String, Value>, p: &mut Problems) -> Option<Strin
             return None;
         }
     };
-    if !(1..=20).contains(&store.len()) || !store.bytes().all(|b| b.is_ascii_digit()) {
-        p.push("location.storeId", "invalid_format", "Must be 1–20 digits");
-        return None;
+    if (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        Some(s)
+    } else {
+        let shown: String = s.chars().take(40).collect();
+        p.push(
+            key,
+            "invalid_format",
+            format!("Invalid {id_name} '{shown}': must be 1–20 digits"),
+        );
+        None
     }
-    Some(store)
+}
+
+/// A product identifier: item ids and TCINs are digits (a JSON integer is accepted too);
+/// Walmart offer ids are alphanumeric.
+fn product_id(
+    o: &Map<String, Value>,
+    key: &str,
+    base: &str,
+    id_name: &str,
+    p: &mut Problems,
+    digits_only: bool,
+) -> Option<String> {
+    let v = o.get(key)?;
+    let k = path(base, key);
+    if digits_only {
+        return digits_id(v, &k, id_name, p);
+    }
+    let Value::String(s) = v else {
+        p.push(
+            k,
+            "invalid_type",
+            format!("Must be a string, got {}", json_type(v)),
+        );
+        return None;
+    };
+    if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Some(s.clone())
+    } else {
+        let shown: String = s.chars().take(40).collect();
+        p.push(
+            k,
+            "invalid_format",
+            format!("Invalid {id_name} '{shown}': must be 1–64 letters and digits"),
+        );
+        None
+    }
+}
+
+/// A US ZIP code or ZIP+4.
+pub fn is_zip_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    let five = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
+    match b.len() {
+        5 => five(b),
+        10 => five(&b[..5]) && b[5] == b'-' && five(&b[6..]),
+        _ => false,
+    }
+}
+
+/// `location`: the store id (digits) and the ZIP code, normalised into `fields`.
+fn validate_location(
+    obj: &Map<String, Value>,
+    fields: &mut Map<String, Value>,
+    p: &mut Problems,
+) -> (Option<String>, Option<String>) {
+    let Some(loc) = opt_object(obj, "location", "", p) else {
+        return (None, None);
+    };
+    reject_unknown(loc, &["storeId", "zipCode"], "location", p);
+    let zip = opt_string(loc, "zipCode", "location", 1, 10, p).and_then(|z| {
+        if is_zip_code(z) {
+            Some(z.to_string())
+        } else {
+            p.push(
+                "location.zipCode",
+                "invalid_format",
+                "Must be a US ZIP code: 5 digits, or ZIP+4 such as 72712-1234",
+            );
+            None
+        }
+    });
+    let store = loc
+        .get("storeId")
+        .and_then(|v| digits_id(v, "location.storeId", "store id", p));
+    let mut norm = loc.clone();
+    if let Some(s) = &store {
+        norm.insert("storeId".into(), json!(s));
+    }
+    fields.insert("location".into(), Value::Object(norm));
+    (store, zip)
 }
 
 fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
@@ -573,12 +571,41 @@ fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
     let Some(t) = opt_object(obj, "tracking", "", p) else {
         return out;
     };
-    let mut allowed: Vec<&str> = UTM_FIELDS.iter().map(|(k, _)| *k).collect();
-    allowed.push("params");
-    reject_unknown(t, &allowed, "tracking", p);
-    for (field, param) in UTM_FIELDS {
-        if let Some(v) = opt_string(t, field, "tracking", 1, 256, p) {
-            out.0.push((param.to_string(), v.to_string()));
+    reject_unknown(t, &["utm", "tags", "params"], "tracking", p);
+    if let Some(utm) = opt_object(t, "utm", "tracking", p) {
+        let names: Vec<&str> = UTM_FIELDS.iter().map(|(k, _)| *k).collect();
+        reject_unknown(utm, &names, "tracking.utm", p);
+        for (field, param) in UTM_FIELDS {
+            if let Some(v) = opt_string(utm, field, "tracking.utm", 1, 256, p) {
+                out.params.push((param.to_string(), v.to_string()));
+            }
+        }
+    }
+    if let Some(tags) = bounded_array(t, "tags", "tracking", (0, MAX_TAGS), "tags", p) {
+        for (j, v) in tags.iter().enumerate() {
+            let key = format!("tracking.tags[{j}]");
+            match v {
+                Value::String(s)
+                    if (1..=MAX_TAG_LEN).contains(&char_len(s))
+                        && !s.chars().any(|c| c.is_control()) =>
+                {
+                    if out.tags.contains(s) {
+                        p.push(key, "duplicate", format!("Tag '{s}' is listed twice"));
+                    } else {
+                        out.tags.push(s.clone());
+                    }
+                }
+                Value::String(_) => p.push(
+                    key,
+                    "invalid_format",
+                    format!("Tags are 1–{MAX_TAG_LEN} characters without control characters"),
+                ),
+                other => p.push(
+                    key,
+                    "invalid_type",
+                    format!("Must be a string, got {}", json_type(other)),
+                ),
+            }
         }
     }
     if let Some(params) = opt_object(t, "params", "tracking", p) {
@@ -607,14 +634,6 @@ fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
                 );
                 continue;
             }
-            if out.0.iter().any(|(existing, _)| existing == k) {
-                p.push(
-                    &key,
-                    "duplicate",
-                    format!("'{k}' is already set by a utm field"),
-                );
-                continue;
-            }
             let value = match v {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
@@ -636,29 +655,41 @@ fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
                 );
                 continue;
             }
-            out.0.push((k.clone(), value));
+            if out.params.iter().any(|(existing, _)| existing == k) {
+                p.rule(
+                    &key,
+                    "conflict",
+                    format!("'{k}' is already set by tracking.utm"),
+                );
+                continue;
+            }
+            out.params.push((k.clone(), value));
         }
     }
     out
 }
 
-/// Every `options` field; the last four are Instacart's own (validated in
-/// `retailers/instacart.rs`, refused on other retailers' links).
-pub const OPTION_FIELDS: [&str; 8] = [
+/// Every `options` field.
+pub const OPTION_FIELDS: [&str; 5] = [
     "startsAt",
     "expiresAt",
     "maxClicks",
     "forwardQuery",
-    "recipe",
-    "expiresInDays",
-    "partnerLinkbackUrl",
-    "enablePantryItems",
+    "instacart",
 ];
 
-fn validate_options(obj: &Map<String, Value>, p: &mut Problems) -> LinkOptions {
+fn validate_options(
+    obj: &Map<String, Value>,
+    cx: &instacart::Context,
+    fields: &mut Map<String, Value>,
+    p: &mut Problems,
+) -> (LinkOptions, Option<instacart::Page>) {
     let mut out = LinkOptions::default();
-    let Some(o) = opt_object(obj, "options", "", p) else {
-        return out;
+    let o = opt_object(obj, "options", "", p);
+    let ic = o.and_then(|o| opt_object(o, "instacart", "options", p));
+    let (page, ic_norm) = instacart::validate(ic, cx, p);
+    let Some(o) = o else {
+        return (out, page);
     };
     reject_unknown(o, &OPTION_FIELDS, "options", p);
     for (key, slot) in [
@@ -687,104 +718,37 @@ fn validate_options(obj: &Map<String, Value>, p: &mut Problems) -> LinkOptions {
     }
     out.max_clicks = opt_int(o, "maxClicks", "options", 1, 1_000_000_000, p).map(|n| n as u64);
     out.forward_query = opt_bool(o, "forwardQuery", "options", p).unwrap_or(false);
-    out
-}
-
-fn validate_metadata(obj: &Map<String, Value>, p: &mut Problems) {
-    if let Some(m) = opt_object(obj, "metadata", "", p) {
-        let size = serde_json::to_string(m).map_or(usize::MAX, |s| s.len());
-        if size > MAX_METADATA_BYTES {
-            p.push(
-                "metadata",
-                "too_large",
-                format!("Must be at most {MAX_METADATA_BYTES} bytes serialized (got {size})"),
-            );
-        }
+    if let Some(norm) = ic_norm {
+        let mut options = o.clone();
+        options.insert("instacart".into(), Value::Object(norm));
+        fields.insert("options".into(), Value::Object(options));
     }
-}
-
-pub const QR_STYLE_FIELDS: [&str; 5] = ["size", "margin", "ec", "fg", "bg"];
-
-fn validate_default_qr(obj: &Map<String, Value>, p: &mut Problems) -> Option<qr::Style> {
-    let q = opt_object(obj, "defaultQrCode", "", p)?;
-    validate_qr_spec(q, "defaultQrCode", false, p).1
-}
-
-/// A QR code's name and optional default style (`defaultQrCode`, or a named QR code's body).
-/// Returns the name (when valid) and the style (defaults filled in).
-pub fn validate_qr_spec(
-    q: &Map<String, Value>,
-    parent: &str,
-    name_required: bool,
-    p: &mut Problems,
-) -> (Option<String>, Option<qr::Style>) {
-    let mut allowed = vec!["name"];
-    allowed.extend(QR_STYLE_FIELDS);
-    reject_unknown(q, &allowed, parent, p);
-    let name = if name_required {
-        req_string(q, "name", parent, 1, 160, p)
-    } else {
-        opt_string(q, "name", parent, 1, 160, p)
-    };
-    // Style values arrive as JSON numbers or strings; the QR module parses their text.
-    let mut raw: [Option<String>; 5] = Default::default();
-    for (slot, key) in raw.iter_mut().zip(QR_STYLE_FIELDS) {
-        match q.get(key) {
-            None => {}
-            Some(Value::String(s)) => *slot = Some(s.clone()),
-            Some(Value::Number(n)) if key == "size" || key == "margin" => {
-                *slot = Some(json_uint(n).map_or_else(|| n.to_string(), |u| u.to_string()))
-            }
-            Some(other) => p.push(
-                path(parent, key),
-                "invalid_type",
-                format!("Must be a string or number, got {}", json_type(other)),
-            ),
-        }
-    }
-    let [size, margin, ec, fg, bg] = &raw;
-    let style = match qr::style_from_options(
-        &qr::Style::default(),
-        size.as_deref(),
-        margin.as_deref(),
-        ec.as_deref(),
-        fg.as_deref(),
-        bg.as_deref(),
-    ) {
-        Ok(style) => Some(style),
-        Err(problems) => {
-            for sp in problems {
-                p.push(path(parent, sp.key), "invalid_style", sp.message);
-            }
-            None
-        }
-    };
-    (name.map(str::to_string), style)
-}
-
-/// The API form of a QR style.
-pub fn qr_style_json(style: &qr::Style) -> Value {
-    serde_json::json!({
-        "size": style.size,
-        "margin": style.margin,
-        "ec": style.ec.as_char().to_string(),
-        "fg": style.fg.to_hex(),
-        "bg": style.bg.to_hex(),
-    })
+    (out, page)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::Kind;
     use serde_json::json;
 
-    fn keys(v: Value) -> Vec<(String, &'static str)> {
-        validate_link(&v)
-            .err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| (e.key, e.code))
-            .collect()
+    fn invalid(v: Value) -> (Option<Kind>, Vec<(String, &'static str)>) {
+        match validate_link(&v) {
+            Ok(_) => (None, Vec::new()),
+            Err(e) => (Some(e.kind), e.keys()),
+        }
+    }
+
+    fn shape(v: Value) -> Vec<(String, &'static str)> {
+        let (kind, keys) = invalid(v);
+        assert_eq!(kind, Some(Kind::Shape), "{keys:?}");
+        keys
+    }
+
+    fn rules(v: Value) -> Vec<(String, &'static str)> {
+        let (kind, keys) = invalid(v);
+        assert_eq!(kind, Some(Kind::Rule), "{keys:?}");
+        keys
     }
 
     fn walmart(products: Value) -> Value {
@@ -792,95 +756,208 @@ mod tests {
                "intent": "add_to_cart", "products": products})
     }
 
+    fn k(key: &str, code: &'static str) -> (String, &'static str) {
+        (key.to_string(), code)
+    }
+
+    #[test]
+    fn the_reference_example_is_accepted_and_normalised() {
+        let spec = validate_link(&json!({"projectId": "proj_123", "name": "Summer grilling basket",
+            "publicName": "Shop the grilling list", "retailer": "walmart", "intent": "add_to_cart",
+            "products": [{"retailerProductId": "123456789", "quantity": 1,
+                          "backupProductIds": ["987654321", "555555555"]}],
+            "fallbackUrl": "https://www.walmart.com/",
+            "tracking": {"utm": {"source": "newsletter", "medium": "email", "campaign": "summer-grilling"},
+                         "tags": ["grilling", "q3"]}}))
+        .unwrap();
+        assert_eq!(
+            spec.selections,
+            vec![Selection {
+                product: ProductRef::Item("123456789".into()),
+                quantity: 1,
+                backups: vec!["987654321".into(), "555555555".into()],
+            }]
+        );
+        assert_eq!(
+            retailers::append_params(&spec.destination().unwrap(), &spec.tracking.params),
+            "https://www.walmart.com/sc/cart/addToCart?items=123456789_1&utm_source=newsletter&utm_medium=email&utm_campaign=summer-grilling"
+        );
+        assert_eq!(spec.tracking.tags, vec!["grilling", "q3"]);
+    }
+
     #[test]
     fn empty_body_reports_all_required_fields() {
-        let k = keys(json!({}));
-        let names: Vec<&str> = k.iter().map(|(k, _)| k.as_str()).collect();
+        let keys = shape(json!({}));
+        let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, vec!["projectId", "name", "retailer", "intent"]);
-        assert!(k.iter().all(|(_, c)| *c == "required"));
+        assert!(keys.iter().all(|(_, c)| *c == "required"));
     }
 
     #[test]
     fn non_object_body() {
-        assert_eq!(keys(json!([1])), vec![("".to_string(), "invalid_type")]);
+        assert_eq!(shape(json!([1])), vec![k("", "invalid_type")]);
     }
 
     #[test]
-    fn valid_walmart_cart() {
-        let spec =
-            validate_link(&walmart(json!([{"id": "123", "quantity": 2}, {"id": 456}]))).unwrap();
+    fn products_are_echoed_in_the_documented_shape() {
+        let spec = validate_link(&walmart(
+            json!([{"retailerProductId": "123", "quantity": 2}, {"retailerProductId": 456}]),
+        ))
+        .unwrap();
         assert_eq!(spec.selections.len(), 2);
         assert_eq!(
-            spec.selections[1],
-            Selection {
-                product: ProductRef::Item("456".into()),
-                quantity: 1
-            }
-        );
-        assert_eq!(
-            spec.fields["products"][1],
-            json!({"id": "456", "quantity": 1})
+            spec.fields["products"],
+            json!([{"retailerProductId": "123", "quantity": 2, "backupProductIds": []},
+                   {"retailerProductId": "456", "quantity": 1, "backupProductIds": []}])
         );
     }
 
     #[test]
-    fn product_problems_have_paths() {
-        let k = keys(walmart(json!([
-            {"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4", "quantity": 0},
-            {"id": "abc"}, {"quantity": 2}, {"id": "1"}, "x", {"id": "9", "colour": "red"}
+    fn product_shape_problems_have_paths() {
+        let keys = shape(walmart(json!([
+            {"retailerProductId": "1"}, {"retailerProductId": "4", "quantity": 0},
+            {"retailerProductId": "abc"}, {"quantity": 2}, "x",
+            {"retailerProductId": "9", "colour": "red"}, {"id": "10"},
+            {"retailerProductId": "11", "quantity": 1.5},
+            {"retailerProductId": "12", "backupProductIds": ["13", "13", "x"]},
         ])));
-        let expected: Vec<(String, &str)> = vec![
-            ("products[3].quantity".into(), "out_of_range"),
-            ("products[4].id".into(), "invalid_format"),
-            ("products[5].id".into(), "required"),
-            ("products[7]".into(), "invalid_type"),
-            ("products[8].colour".into(), "unknown_field"),
-            ("products[6].id".into(), "duplicate"),
-        ];
-        assert_eq!(k, expected);
+        assert_eq!(
+            keys,
+            vec![
+                k("products[1].quantity", "out_of_range"),
+                k("products[2].retailerProductId", "invalid_format"),
+                k("products[3].retailerProductId", "required"),
+                k("products[4]", "invalid_type"),
+                k("products[5].colour", "unknown_field"),
+                k("products[6].id", "unknown_field"),
+                k("products[6].retailerProductId", "required"),
+                k("products[7].quantity", "invalid_type"),
+                k("products[8].backupProductIds[1]", "duplicate"),
+                k("products[8].backupProductIds[2]", "invalid_format"),
+            ]
+        );
+    }
+
+    #[test]
+    fn product_rules_are_unprocessable() {
+        assert_eq!(
+            rules(walmart(
+                json!([{"retailerProductId": "1"}, {"retailerProductId": "1"}])
+            )),
+            vec![k("products[1].retailerProductId", "duplicate")]
+        );
+        assert_eq!(
+            rules(walmart(
+                json!([{"retailerProductId": "1", "backupProductIds": ["2", "1"]}])
+            )),
+            vec![k("products[0].backupProductIds[1]", "conflict")]
+        );
+        assert_eq!(
+            rules(walmart(
+                json!([{"retailerProductId": "1"}, {"offerId": "ABC123"}])
+            )),
+            vec![k("products", "conflict")]
+        );
+        let mut v = walmart(json!([]));
+        v.as_object_mut().unwrap().remove("products");
+        assert_eq!(rules(v), vec![k("products", "required")]);
+        let mut v = walmart(json!([{"retailerProductId": "1"}, {"retailerProductId": "2"}]));
+        v["intent"] = json!("product_detail");
+        assert_eq!(rules(v), vec![k("products", "too_many")]);
+        let three = json!([{"retailerProductId": "1"}, {"retailerProductId": "2"}, {"retailerProductId": "3"}]);
+        let mut v = walmart(three);
+        v["retailer"] = json!("target");
+        assert_eq!(rules(v.clone()), vec![k("products", "unsupported")]);
+        v["fallbackUrl"] = json!("https://www.target.com/");
+        assert!(validate_link(&v).is_ok());
+        // Target takes no offer ids at all: that is the shape of a Target product.
+        let v = json!({"projectId": "p", "name": "n", "retailer": "target", "intent": "add_to_cart",
+                       "products": [{"offerId": "AB"}]});
+        assert_eq!(
+            shape(v),
+            vec![
+                k("products[0].offerId", "unknown_field"),
+                k("products[0].retailerProductId", "required")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shape_problem_hides_the_rule_problems() {
+        let mut v = walmart(json!([{"retailerProductId": "1", "quantity": 1.5}]));
+        v["intent"] = json!("recipe");
+        assert_eq!(shape(v), vec![k("products[0].quantity", "invalid_type")]);
     }
 
     #[test]
     fn limits() {
-        let many: Vec<Value> = (0..101).map(|i| json!({"id": i.to_string()})).collect();
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({"retailerProductId": i.to_string()}))
+            .collect();
         assert_eq!(
-            keys(walmart(Value::Array(many))),
-            vec![("products".into(), "invalid_length")]
+            shape(walmart(Value::Array(many))),
+            vec![k("products", "invalid_length")]
         );
         assert_eq!(
-            keys(walmart(json!([]))),
-            vec![("products".into(), "invalid_length")]
+            shape(walmart(json!([]))),
+            vec![k("products", "invalid_length")]
         );
-        let mut v = walmart(json!([{"id": "1"}]));
+        let backups: Vec<String> = (10..21).map(|i| i.to_string()).collect();
+        assert_eq!(
+            shape(walmart(
+                json!([{"retailerProductId": "1", "backupProductIds": backups}])
+            )),
+            vec![k("products[0].backupProductIds", "invalid_length")]
+        );
+        let mut v = walmart(json!([{"retailerProductId": "1"}]));
         v["name"] = json!("x".repeat(161));
         v["projectId"] = json!("");
         v["publicName"] = json!("y".repeat(161));
         v["metadata"] = json!({"k": "z".repeat(5000)});
         assert_eq!(
-            keys(v),
+            shape(v),
             vec![
-                ("projectId".into(), "too_short"),
-                ("name".into(), "too_long"),
-                ("publicName".into(), "too_long"),
-                ("metadata".into(), "too_large")
+                k("projectId", "too_short"),
+                k("name", "too_long"),
+                k("publicName", "too_long"),
+                k("metadata", "too_large")
             ]
         );
-        let mut v = walmart(json!([{"id": "1", "quantity": 51}]));
+        let mut v = walmart(json!([{"retailerProductId": "1", "quantity": 51}]));
         v["retailer"] = json!("amazon");
         assert_eq!(
-            keys(v),
+            shape(v),
             vec![
-                ("retailer".into(), "invalid_enum"),
-                ("products[0].quantity".into(), "out_of_range")
+                k("retailer", "invalid_enum"),
+                k("products[0].quantity", "out_of_range")
             ]
         );
+    }
+
+    #[test]
+    fn custom_url_with_any_retailer() {
+        for retailer in ["walmart", "target", "instacart", "custom"] {
+            let v = json!({"projectId": "proj_123", "name": "x", "retailer": retailer,
+                           "intent": "custom_url", "customUrl": "https://example.com/promo"});
+            let spec = validate_link(&v).unwrap();
+            assert_eq!(spec.destination().unwrap(), "https://example.com/promo");
+            let mut v = v;
+            v.as_object_mut().unwrap().remove("customUrl");
+            assert_eq!(rules(v), vec![k("customUrl", "required")], "{retailer}");
+        }
+        // A Walmart custom_url link may carry its products (validated, stored).
+        let v = json!({"projectId": "p", "name": "x", "retailer": "walmart", "intent": "custom_url",
+                       "customUrl": "https://example.com/", "products": [{"retailerProductId": "1"}]});
+        assert_eq!(validate_link(&v).unwrap().selections.len(), 1);
+        let v = json!({"projectId": "p", "name": "x", "retailer": "custom", "intent": "custom_url",
+                       "customUrl": "https://example.com/", "products": [{"retailerProductId": "1"}]});
+        assert_eq!(rules(v), vec![k("products", "not_allowed")]);
     }
 
     #[test]
     fn pairs_and_urls() {
         let base =
             json!({"projectId": "p", "name": "n", "retailer": "custom", "intent": "custom_url"});
-        assert_eq!(keys(base.clone()), vec![("customUrl".into(), "required")]);
         for bad in [
             "javascript:alert(1)",
             "data:text/html,x",
@@ -889,94 +966,140 @@ mod tests {
         ] {
             let mut v = base.clone();
             v["customUrl"] = json!(bad);
-            assert_eq!(keys(v), vec![("customUrl".into(), "invalid_url")], "{bad}");
+            assert_eq!(shape(v), vec![k("customUrl", "invalid_url")], "{bad}");
         }
         let mut v = base.clone();
         v["intent"] = json!("add_to_cart");
-        assert_eq!(keys(v), vec![("intent".into(), "unsupported_intent")]);
-        let mut v = walmart(json!([{"id": "1"}, {"id": "2"}]));
-        v["intent"] = json!("product_detail");
-        assert_eq!(keys(v), vec![("products".into(), "too_many")]);
-        let mut v = walmart(json!([{"id": "1"}, {"id": "2"}]));
-        v["retailer"] = json!("target");
-        assert_eq!(keys(v.clone()), vec![("products".into(), "unsupported")]);
-        v["fallbackUrl"] = json!("https://www.target.com/");
-        assert!(validate_link(&v).is_ok());
+        assert_eq!(rules(v), vec![k("intent", "unsupported_intent")]);
+        let mut v = walmart(json!([{"retailerProductId": "1"}]));
+        v["customUrl"] = json!("https://example.com/");
+        assert_eq!(rules(v), vec![k("customUrl", "not_allowed")]);
+        let mut v = base;
+        v["customUrl"] = json!("HTTPS://Example.COM/a");
+        assert_eq!(
+            validate_link(&v).unwrap().fields["customUrl"],
+            "https://example.com/a"
+        );
     }
 
     #[test]
     fn tracking_and_options() {
-        let mut v = walmart(json!([{"id": "1"}]));
-        v["tracking"] = json!({"utmSource": "ig", "utmCampaign": "summer", "params": {"ref": "pk", "utm_source": "x"}, "utm_medium": "y"});
+        let mut v = walmart(json!([{"retailerProductId": "1"}]));
+        v["tracking"] = json!({"utm": {"source": "ig", "Medium": "x"}, "utmSource": "ig",
+                               "tags": ["a", "a", "", 3]});
         assert_eq!(
-            keys(v.clone()),
+            shape(v.clone()),
             vec![
-                ("tracking.utm_medium".into(), "unknown_field"),
-                ("tracking.params.utm_source".into(), "duplicate")
+                k("tracking.utmSource", "unknown_field"),
+                k("tracking.utm.Medium", "unknown_field"),
+                k("tracking.tags[1]", "duplicate"),
+                k("tracking.tags[2]", "invalid_format"),
+                k("tracking.tags[3]", "invalid_type"),
             ]
         );
-        v["tracking"] = json!({"utmSource": "ig", "params": {"ref": "pk"}});
+        v["tracking"] = json!({"utm": {"source": "ig"}, "params": {"utm_source": "x"}});
+        assert_eq!(
+            rules(v.clone()),
+            vec![k("tracking.params.utm_source", "conflict")]
+        );
+        v["tracking"] = json!({"utm": {"content": "c", "source": "ig"}, "params": {"ref": "pk"},
+                               "tags": ["q3"]});
         let spec = validate_link(&v).unwrap();
         assert_eq!(
-            spec.tracking.0,
+            spec.tracking.params,
             vec![
                 ("utm_source".into(), "ig".into()),
+                ("utm_content".into(), "c".into()),
                 ("ref".into(), "pk".into())
             ]
         );
+        let tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        v["tracking"] = json!({ "tags": tags });
+        assert_eq!(shape(v.clone()), vec![k("tracking.tags", "invalid_length")]);
+        v.as_object_mut().unwrap().remove("tracking");
         v["options"] = json!({"startsAt": "2026-06-01T00:00:00Z", "expiresAt": "2026-05-01T00:00:00Z", "maxClicks": 0});
         assert_eq!(
-            keys(v.clone()),
+            shape(v.clone()),
             vec![
-                ("options.expiresAt".into(), "out_of_range"),
-                ("options.maxClicks".into(), "out_of_range")
+                k("options.expiresAt", "out_of_range"),
+                k("options.maxClicks", "out_of_range")
             ]
         );
-        v["defaultQrCode"] = json!({"name": "Shelf", "size": 10, "fg": "#ffffff", "ec": "Q"});
+        v["defaultQrCode"] =
+            json!({"name": "Shelf", "style": {"size": 10, "fg": "#ffffff", "ec": "Q"}});
         v["options"] = json!({"expiresAt": "tomorrow", "forwardQuery": "yes"});
         assert_eq!(
-            keys(v.clone()),
+            shape(v.clone()),
             vec![
-                ("options.expiresAt".into(), "invalid_datetime"),
-                ("options.forwardQuery".into(), "invalid_type"),
-                ("defaultQrCode.size".into(), "invalid_style"),
-                ("defaultQrCode.fg".into(), "invalid_style"),
+                k("options.expiresAt", "invalid_datetime"),
+                k("options.forwardQuery", "invalid_type"),
+                k("defaultQrCode.style.size", "invalid_style"),
+                k("defaultQrCode.style.fg", "invalid_style"),
             ]
         );
         v["options"] = json!({});
-        v["defaultQrCode"] = json!({"name": "Shelf", "size": 256, "fg": "#1a237e", "ec": "q"});
+        v["defaultQrCode"] = json!({"name": "Shelf", "size": 256});
+        assert_eq!(
+            shape(v.clone()),
+            vec![k("defaultQrCode.size", "unknown_field")]
+        );
+        v["defaultQrCode"] =
+            json!({"name": "Shelf", "style": {"size": 256, "fg": "#1a237e", "ec": "q"}});
         let spec = validate_link(&v).unwrap();
-        assert_eq!(spec.default_qr_style.size, 256);
-        assert_eq!(qr_style_json(&spec.default_qr_style)["ec"], "Q");
+        assert_eq!(spec.default_qr.style.size, 256);
+        assert_eq!(spec.default_qr.name, "Shelf");
+        assert_eq!(qr_code::style_json(&spec.default_qr.style)["ec"], "Q");
+    }
+
+    #[test]
+    fn location() {
+        let mut v = walmart(json!([{"retailerProductId": "1"}]));
+        for ok in ["72712", "72712-1234"] {
+            v["location"] = json!({"zipCode": ok, "storeId": 3520});
+            let spec = validate_link(&v).unwrap();
+            assert_eq!(spec.zip_code.as_deref(), Some(ok));
+            assert_eq!(spec.fields["location"]["storeId"], "3520");
+        }
+        for bad in ["7271", "72712-12", "ABCDE", "72712 1234"] {
+            v["location"] = json!({ "zipCode": bad });
+            assert_eq!(
+                shape(v.clone()),
+                vec![k("location.zipCode", "invalid_format")],
+                "{bad}"
+            );
+        }
     }
 
     #[test]
     fn integral_floats_count_as_integers() {
         // JSON (and JSON Schema's `integer`) does not tell 2 from 2.0.
-        let mut v = walmart(json!([{"id": 17179869185.0, "quantity": 2.0}]));
+        let mut v = walmart(json!([{"retailerProductId": 17179869185.0, "quantity": 2.0}]));
         v["location"] = json!({"storeId": 12.0});
-        v["defaultQrCode"] = json!({"size": 256.0, "margin": 3.0});
+        v["defaultQrCode"] = json!({"style": {"size": 256.0, "margin": 3.0}});
         let spec = validate_link(&v).unwrap();
         assert_eq!(
             spec.fields["products"][0],
-            json!({"id": "17179869185", "quantity": 2})
+            json!({"retailerProductId": "17179869185", "quantity": 2, "backupProductIds": []})
         );
         assert_eq!(spec.store_id.as_deref(), Some("12"));
         assert_eq!(
-            (spec.default_qr_style.size, spec.default_qr_style.margin),
+            (spec.default_qr.style.size, spec.default_qr.style.margin),
             (256, 3)
         );
         for bad in [json!(1.5), json!(9_007_199_254_740_992u64), json!(-1)] {
-            let v = walmart(json!([{ "id": bad }]));
-            assert_eq!(keys(v), vec![("products[0].id".into(), "invalid_type")]);
+            let v = walmart(json!([{ "retailerProductId": bad }]));
+            assert_eq!(
+                shape(v),
+                vec![k("products[0].retailerProductId", "invalid_type")]
+            );
         }
     }
 
     #[test]
-    fn mixed_offers_and_items_refused() {
-        let k = keys(walmart(json!([{"id": "1"}, {"offerId": "ABC123"}])));
-        assert_eq!(k, vec![("products".into(), "conflict")]);
-        let k = keys(walmart(json!([{"id": "1", "offerId": "ABC"}])));
-        assert_eq!(k, vec![("products[0].offerId".into(), "conflict")]);
+    fn both_ids_on_one_product_refused() {
+        let keys = shape(walmart(
+            json!([{"retailerProductId": "1", "offerId": "ABC"}]),
+        ));
+        assert_eq!(keys, vec![k("products[0].offerId", "conflict")]);
     }
 }

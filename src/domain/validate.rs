@@ -1,24 +1,52 @@
 //! Small helpers to walk untrusted JSON and collect every problem with its key path.
 
-use super::error::FieldError;
+use super::error::{FieldError, Invalid, Kind};
 use serde_json::{Map, Value};
 
-/// Collects problems while a request is validated; all are reported together.
+/// Collects problems while a request is validated; all are reported together. Shape
+/// problems (`push`) and business-rule problems (`rule`) are kept apart: see `Invalid`.
 #[derive(Default, Debug)]
-pub struct Problems(pub Vec<FieldError>);
+pub struct Problems {
+    pub shape: Vec<FieldError>,
+    pub rules: Vec<FieldError>,
+}
 
 impl Problems {
+    /// A shape problem: wrong type, length, pattern, enum value or an unknown field.
     pub fn push(&mut self, key: impl Into<String>, code: &'static str, msg: impl Into<String>) {
-        self.0.push(FieldError::new(key, code, msg));
+        self.shape.push(FieldError::new(key, code, msg));
+    }
+    /// A business-rule or retailer-capability problem of a well-formed request.
+    pub fn rule(&mut self, key: impl Into<String>, code: &'static str, msg: impl Into<String>) {
+        self.rules.push(FieldError::new(key, code, msg));
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.shape.is_empty() && self.rules.is_empty()
+    }
+    /// How many problems of either kind were found so far.
+    pub fn count(&self) -> usize {
+        self.shape.len() + self.rules.len()
     }
     pub fn has_key(&self, key: &str) -> bool {
-        self.0.iter().any(|e| e.key == key)
+        self.shape.iter().chain(&self.rules).any(|e| e.key == key)
     }
-    pub fn into_vec(self) -> Vec<FieldError> {
-        self.0
+    /// `None` when nothing was found; else the shape problems when there are any, else the
+    /// rule problems.
+    pub fn into_invalid(self) -> Option<Invalid> {
+        if !self.shape.is_empty() {
+            Some(Invalid::shape(self.shape))
+        } else if !self.rules.is_empty() {
+            Some(Invalid::rule(self.rules))
+        } else {
+            None
+        }
+    }
+    /// Adds another set of problems (both kinds) to these.
+    pub fn absorb(&mut self, other: Invalid) {
+        match other.kind {
+            Kind::Shape => self.shape.extend(other.errors),
+            Kind::Rule => self.rules.extend(other.errors),
+        }
     }
 }
 
@@ -71,6 +99,37 @@ pub fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str], parent: &str, 
             );
         }
     }
+}
+
+/// An optional array of `min`–`max` items at `parent.key`; `what` names the items in the
+/// message (`"Must hold 1–100 products (got 0)"`).
+pub fn bounded_array<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    parent: &str,
+    (min, max): (usize, usize),
+    what: &str,
+    p: &mut Problems,
+) -> Option<&'a Vec<Value>> {
+    let v = obj.get(key)?;
+    let k = path(parent, key);
+    let Value::Array(items) = v else {
+        p.push(
+            k,
+            "invalid_type",
+            format!("Must be an array, got {}", json_type(v)),
+        );
+        return None;
+    };
+    if items.len() < min || items.len() > max {
+        p.push(
+            k,
+            "invalid_length",
+            format!("Must hold {min}–{max} {what} (got {})", items.len()),
+        );
+        return None;
+    }
+    Some(items)
 }
 
 /// Characters counted as Unicode scalar values, as JSON Schema's `maxLength` does.
@@ -331,13 +390,13 @@ mod tests {
                 check_web_url(bad, "customUrl", 2048, &mut p).is_none(),
                 "{bad}"
             );
-            assert_eq!(p.0.len(), 1, "{bad}");
-            assert_eq!(p.0[0].key, "customUrl");
+            assert_eq!(p.shape.len(), 1, "{bad}");
+            assert_eq!(p.shape[0].key, "customUrl");
         }
         let mut p = Problems::default();
         let long = format!("https://example.com/{}", "a".repeat(2100));
         assert!(check_web_url(&long, "u", 2048, &mut p).is_none());
-        assert_eq!(p.0[0].code, "too_long");
+        assert_eq!(p.shape[0].code, "too_long");
     }
 
     #[test]
@@ -353,7 +412,7 @@ mod tests {
         assert_eq!(opt_int(&obj, "d", "", 1, 10, &mut p), None);
         assert_eq!(opt_int(&obj, "e", "q[0]", 1, 10, &mut p), None);
         assert_eq!(opt_string(&obj, "f", "", 1, 10, &mut p), None);
-        let keys: Vec<_> = p.0.iter().map(|e| (e.key.as_str(), e.code)).collect();
+        let keys: Vec<_> = p.shape.iter().map(|e| (e.key.as_str(), e.code)).collect();
         assert_eq!(
             keys,
             vec![

@@ -5,7 +5,7 @@
 //! when the `ADMIN_TOKEN` secret is set (locally from `.dev.vars`); otherwise they are 404.
 //! Against a deployed worker the CLI writes the namespace through wrangler instead.
 
-use super::auth::SCOPES;
+use super::auth::is_scope;
 use super::errors::ApiError;
 use super::{json_data, now_ms};
 use crate::domain::stats::CLICK_SHARDS;
@@ -73,7 +73,7 @@ pub async fn handle(mut req: Request, env: &Env, rest: &[&str]) -> Result<Respon
                     "keyHash must be a lowercase SHA-256 hex digest; projects must not be empty",
                 ));
             }
-            if let Some(bad) = body.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+            if let Some(bad) = body.scopes.iter().find(|s| !is_scope(s)) {
                 return Err(ApiError::field(
                     "scopes",
                     "invalid_enum",

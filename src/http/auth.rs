@@ -8,18 +8,20 @@ use worker::{Env, Request};
 
 pub const API_KEY_HEADER: &str = "x-incarts-api-key";
 
-/// Every scope a key can hold.
-pub const SCOPES: [&str; 9] = [
+/// The scopes of operations; each retailer adds its own (`retailers:<name>`, from the registry).
+pub const OPERATION_SCOPES: [&str; 5] = [
     "links:write",
     "links:read",
     "qr-codes:write",
     "qr-codes:read",
     "stats:read",
-    "retailers:walmart",
-    "retailers:target",
-    "retailers:instacart",
-    "retailers:custom",
 ];
+
+/// Whether a key can hold `scope`.
+pub fn is_scope(scope: &str) -> bool {
+    OPERATION_SCOPES.contains(&scope)
+        || crate::domain::retailers::retailer_scopes().contains(&scope)
+}
 
 pub struct Caller {
     /// SHA-256 of the presented key; scopes idempotency records to this key.
@@ -76,13 +78,20 @@ impl Caller {
         }
     }
 
+    /// For a project the caller names (a create's `projectId`, a list's query): 403.
     pub fn require_project(&self, project_id: &str) -> Result<(), ApiError> {
-        if self.key.projects.iter().any(|p| p == project_id) {
+        if self.sees(project_id) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "This API key has no access to project '{project_id}'"
-            )))
+            Err(ApiError::forbidden(
+                "This API key has no access to the project given",
+            ))
         }
+    }
+
+    /// Whether resources of `project_id` are visible to this key. A link of another project
+    /// is answered 404, exactly as a link that does not exist.
+    pub fn sees(&self, project_id: &str) -> bool {
+        self.key.projects.iter().any(|p| p == project_id)
     }
 }

@@ -1,7 +1,7 @@
-//! The error envelope of CONTRACT.md, in one place. Handlers return `ApiError` values; only
-//! this file turns them into JSON.
+//! The error envelope of every `/v1` error, in one place. Handlers return `ApiError` values;
+//! only this file turns them into JSON.
 
-use crate::domain::error::FieldError;
+use crate::domain::error::{FieldError, Invalid, Kind};
 use serde::Serialize;
 use worker::{Headers, Response};
 
@@ -34,8 +34,23 @@ impl ApiError {
             )
         }
     }
+    /// A well-formed request that breaks a business rule or a retailer capability.
+    pub fn unprocessable(details: Vec<FieldError>) -> Self {
+        ApiError {
+            details,
+            ..Self::new(
+                422,
+                "unprocessable",
+                "The request is well-formed but breaks a business rule",
+            )
+        }
+    }
     pub fn field(key: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(key, code, message)])
+    }
+    /// One business-rule problem at `key`.
+    pub fn rule(key: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::unprocessable(vec![FieldError::new(key, code, message)])
     }
     pub fn unauthorized(message: &str) -> Self {
         Self::new(401, "unauthorized", message)
@@ -84,6 +99,16 @@ impl ApiError {
             let _ = headers.set(k, v);
         }
         super::text_response(self.status, body, headers)
+    }
+}
+
+/// A refused request: 400 for its shape, 422 for its business rules.
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        match e.kind {
+            Kind::Shape => ApiError::validation(e.errors),
+            Kind::Rule => ApiError::unprocessable(e.errors),
+        }
     }
 }
 

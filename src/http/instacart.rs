@@ -18,7 +18,7 @@ use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
-/// The development host (RETAILERS.md); production is `https://connect.instacart.com`.
+/// Instacart's development host; production is `https://connect.instacart.com`.
 pub const DEFAULT_BASE_URL: &str = "https://connect.dev.instacart.tools";
 pub const BASE_URL_VAR: &str = "INSTACART_API_BASE_URL";
 pub const API_KEY_SECRET: &str = "INSTACART_API_KEY";
@@ -64,8 +64,9 @@ fn config(env: &Env) -> Option<Config> {
 }
 
 /// The page's URL: from the cache when the same content was sent before, else from Instacart
-/// (and then cached). When Instacart is unavailable, `fallback` with a warning, else 502
-/// `upstream_failed`; when Instacart refuses the content, a 400 at our keys.
+/// (and then cached), with the link's `retailer_key`. When Instacart is unavailable,
+/// `fallback` with a warning, else 502 `upstream_failed`; when Instacart refuses the content,
+/// a 422 at our keys.
 pub async fn destination(
     env: &Env,
     store: &Store,
@@ -80,7 +81,7 @@ pub async fn destination(
     // A cache that cannot be read is a miss (the error is logged by the store).
     if let Ok(Some(cached)) = store.instacart_url(&hash).await {
         return Ok(Resolved {
-            url: cached.url,
+            url: ic::page_url(&cached.url, page),
             warnings: Vec::new(),
         });
     }
@@ -102,11 +103,11 @@ pub async fn destination(
                 worker::console_error!("instacart: the page URL could not be cached");
             }
             Ok(Resolved {
-                url,
+                url: ic::page_url(&url, page),
                 warnings: Vec::new(),
             })
         }
-        Outcome::Rejected(details) => Err(ApiError::validation(details)),
+        Outcome::Rejected(details) => Err(ApiError::unprocessable(details)),
         Outcome::Unavailable(reason) => unavailable(&reason, fallback),
     }
 }

@@ -6,13 +6,15 @@ use super::auth::Caller;
 use super::errors::ApiError;
 use super::idempotency::{write, Written};
 use super::links::{check_destinations, load_link, redirect_record, resolve_destination};
+use super::qr_codes::publish_record;
 use super::{now_ms, text_response, Ctx};
 use crate::domain::ids::is_ulid_id;
-use crate::domain::link::{validate_link, TOP_LEVEL_FIELDS};
+use crate::domain::link::{validate_link, MAX_TAG_LEN, TOP_LEVEL_FIELDS};
 use crate::domain::record::{status_at, Status};
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
-use crate::domain::validate::{json_type, Problems};
+use crate::domain::upgrade;
+use crate::domain::validate::{char_len, json_type, Problems};
 use crate::store::{durable, Store, StoredLink};
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
@@ -32,9 +34,13 @@ pub async fn status_now(env: &Env, link: &StoredLink, now: i64) -> Status {
     }
 }
 
-/// The API representation with the status derived now.
+/// The API representation with the status derived now, in today's shapes (a link stored by
+/// an earlier version is upgraded as it is read), with `products` and `metadata` always there.
 pub async fn representation_now(env: &Env, link: &StoredLink, now: i64) -> Map<String, Value> {
     let mut data = link.data.clone();
+    upgrade::link(&mut data);
+    data.entry("products").or_insert_with(|| json!([]));
+    data.entry("metadata").or_insert_with(|| json!({}));
     let status = status_now(env, link, now).await;
     data.insert("status".into(), json!(status.as_str()));
     data
@@ -95,8 +101,8 @@ async fn update_link(
     link_id: &str,
     body: Value,
 ) -> Result<Written, ApiError> {
-    let mut link = load_link(store, link_id).await?;
-    caller.require_project(&link.project_id)?;
+    let mut link = load_link(store, &caller, link_id).await?;
+    upgrade::link(&mut link.data);
 
     let Value::Object(patch) = &body else {
         return Err(ApiError::field(
@@ -108,6 +114,10 @@ async fn update_link(
             ),
         ));
     };
+    // An empty patch changes nothing: no rewrite, no new destination.
+    if patch.is_empty() {
+        return answer(cx, caller, &link).await;
+    }
     let mut p = Problems::default();
     for k in patch.keys() {
         if !PATCHABLE.contains(&k.as_str()) {
@@ -145,18 +155,21 @@ async fn update_link(
     fields_patch.remove("status");
     merge_patch(&mut merged, &Value::Object(fields_patch));
     let spec = match validate_link(&merged) {
-        Ok(spec) if p.is_empty() => spec,
-        Ok(_) => return Err(ApiError::validation(p.into_vec())),
-        Err(mut errors) => {
-            let mut all = p.into_vec();
-            all.append(&mut errors);
-            return Err(ApiError::validation(all));
+        Ok(spec) => spec,
+        Err(invalid) => {
+            p.absorb(invalid);
+            return Err(p
+                .into_invalid()
+                .map_or_else(ApiError::internal, ApiError::from));
         }
     };
+    if let Some(invalid) = p.into_invalid() {
+        return Err(invalid.into());
+    }
     caller.require_scope(spec.retailer.scope())?;
     check_destinations(cx, &spec)?;
     let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
-    let target_url = append_params(&dest, &spec.tracking.0);
+    let target_url = append_params(&dest, &spec.tracking.params);
 
     // The new representation: identity fields kept, request fields replaced.
     let mut data: Map<String, Value> = link
@@ -182,18 +195,36 @@ async fn update_link(
     link.expires_at = spec.options.expires_at;
     link.max_clicks = spec.options.max_clicks;
 
+    // The home object keeps its own QR markers; what it stores is what KV gets.
     let mut record = redirect_record(&spec, link_id, &target_url, &link.qr_codes);
     record.disabled = disabled;
     let record_json = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
-    durable::put_home_record(&cx.env, &link.short_id, &record_json, false).await?;
+    let stored = durable::put_home_record(&cx.env, &link.short_id, &record_json, false)
+        .await?
+        .ok_or_else(ApiError::internal)?;
     store.put_link(link_id, &link).await?;
-    store.put_redirect(&link.short_id, &record).await?;
+    durable::index_link(&cx.env, &link.project_id, link_id, &spec.tracking.tags).await?;
+    publish_record(&cx.env, store, &link.short_id, &stored).await?;
+    answer(cx, caller, &link).await
+}
 
-    let body = serde_json::to_string(&representation_now(&cx.env, &link, now_ms()).await)
-        .unwrap_or_default();
+/// What a PATCH answers: the link, for a key that may read it (`links:read`); else only its
+/// id and `updatedAt`, so a write-only key learns nothing it did not send.
+async fn answer(cx: &Ctx, caller: &Caller, link: &StoredLink) -> Result<Written, ApiError> {
+    let data = if caller.require_scope("links:read").is_ok() {
+        representation_now(&cx.env, link, now_ms()).await
+    } else {
+        let mut m = Map::new();
+        for k in ["id", "updatedAt"] {
+            if let Some(v) = link.data.get(k) {
+                m.insert(k.into(), v.clone());
+            }
+        }
+        m
+    };
     Ok(Written {
         status: 200,
-        data: body,
+        data: serde_json::to_string(&data).unwrap_or_default(),
         location: None,
     })
 }
@@ -209,7 +240,7 @@ pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     caller.require_scope("links:read")?;
     let url = req.url().map_err(|_| ApiError::internal())?;
     let mut p = Problems::default();
-    let (mut project, mut limit, mut cursor) = (None, DEFAULT_PAGE, None);
+    let (mut project, mut limit, mut cursor, mut tag) = (None, DEFAULT_PAGE, None, None);
     for (k, v) in url.query_pairs() {
         match k.as_ref() {
             "projectId" => project = Some(v.into_owned()),
@@ -221,6 +252,17 @@ pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
                     format!("limit must be 1–{MAX_PAGE}"),
                 ),
             },
+            "tag" => {
+                if (1..=MAX_TAG_LEN).contains(&char_len(&v)) {
+                    tag = Some(v.into_owned());
+                } else {
+                    p.push(
+                        "tag",
+                        "invalid_length",
+                        format!("tag must be 1–{MAX_TAG_LEN} characters"),
+                    );
+                }
+            }
             "cursor" => {
                 if is_ulid_id("lnk_", &v) {
                     cursor = Some(v.into_owned());
@@ -245,10 +287,17 @@ pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
         }
     };
     if !p.is_empty() {
-        return Err(ApiError::validation(p.into_vec()));
+        return Err(ApiError::validation(p.shape));
     }
     caller.require_project(&project)?;
-    let mut ids = durable::list_links(&cx.env, &project, cursor.as_deref(), limit + 1).await?;
+    let mut ids = durable::list_links(
+        &cx.env,
+        &project,
+        cursor.as_deref(),
+        tag.as_deref(),
+        limit + 1,
+    )
+    .await?;
     let more = ids.len() > limit as usize;
     ids.truncate(limit as usize);
     let now = now_ms();

@@ -6,52 +6,14 @@ use super::idempotency::{write, Written};
 use super::lifecycle::representation_now;
 use super::{json_data, now_ms, random16, random_bytes, Ctx};
 use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
-use crate::domain::link::{qr_style_json, validate_link, LinkSpec};
-use crate::domain::qr;
-use crate::domain::record::{RedirectRecord, QR_PARAM};
-use crate::domain::retailers::{append_params, destination};
+use crate::domain::link::{validate_link, LinkSpec};
+use crate::domain::qr_code::{qr_object, QrInit, DEFAULT_MARKER};
+use crate::domain::record::RedirectRecord;
+use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
 use crate::store::{durable, Store, StoredLink, StoredQr};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use worker::{Request, Response};
-
-/// The marker of a link's default QR code in its encoded URL (`?qr=1`); named QR codes
-/// get 2, 3, … in order of creation.
-pub const DEFAULT_QR_MARKER: &str = "1";
-
-/// What a QR code object is made of.
-pub struct QrInit<'a> {
-    pub base_url: &'a str,
-    pub qr_id: &'a str,
-    pub link_id: &'a str,
-    pub name: &'a str,
-    pub short_link: &'a str,
-    pub marker: &'a str,
-    pub is_default: bool,
-    pub created_at: &'a str,
-    pub style: &'a qr::Style,
-}
-
-/// The API object of a QR code. Its `encodedUrl` is the short link plus the QR code's
-/// marker, so a scan is told from a tap and attributed to the code that was scanned.
-pub fn qr_object(q: &QrInit) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(q.qr_id));
-    m.insert("linkId".into(), json!(q.link_id));
-    m.insert("name".into(), json!(q.name));
-    m.insert(
-        "imageUrl".into(),
-        json!(format!("{}/qr/{}", q.base_url, q.qr_id)),
-    );
-    m.insert(
-        "encodedUrl".into(),
-        json!(format!("{}?{QR_PARAM}={}", q.short_link, q.marker)),
-    );
-    m.insert("isDefault".into(), json!(q.is_default));
-    m.insert("style".into(), qr_style_json(q.style));
-    m.insert("createdAt".into(), json!(q.created_at));
-    m
-}
 
 pub async fn create(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     write(
@@ -70,12 +32,12 @@ async fn create_link(
     caller: &Caller,
     body: Value,
 ) -> Result<Written, ApiError> {
-    let spec = validate_link(&body).map_err(ApiError::validation)?;
+    let spec = validate_link(&body)?;
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
     check_destinations(cx, &spec)?;
     let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
-    let target_url = append_params(&dest, &spec.tracking.0);
+    let target_url = append_params(&dest, &spec.tracking.params);
 
     let now = now_ms();
     let link_id = ulid_id("lnk_", now, random16()?);
@@ -84,26 +46,19 @@ async fn create_link(
     let record = redirect_record(&spec, &link_id, &target_url, &qr_codes);
     // The link's home object is written first: it claims the short id (strongly consistent)
     // and lets a redirect resolve before KV has replicated the record.
-    let short_id = claim_short_id(&cx.env, &record).await?;
+    let (short_id, record) = claim_short_id(&cx.env, &record).await?;
     let created_at = format_rfc3339(now);
     let short_link = format!("{}/{}", cx.base_url, short_id);
 
-    let qr_name = spec
-        .fields
-        .get("defaultQrCode")
-        .and_then(|q| q.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("Default QR code");
     let qr = qr_object(&QrInit {
         base_url: &cx.base_url,
         qr_id: &qr_id,
         link_id: &link_id,
-        name: qr_name,
+        spec: &spec.default_qr,
         short_link: &short_link,
-        marker: DEFAULT_QR_MARKER,
+        marker: DEFAULT_MARKER,
         is_default: true,
         created_at: &created_at,
-        style: &spec.default_qr_style,
     });
 
     let mut data = spec.fields.clone();
@@ -116,6 +71,7 @@ async fn create_link(
     data.insert("targetUrl".into(), json!(target_url));
     data.insert("qrCode".into(), Value::Object(qr.clone()));
     data.insert("createdAt".into(), json!(created_at));
+    data.insert("updatedAt".into(), json!(created_at));
     if !warnings.is_empty() {
         data.insert("warnings".into(), Value::Array(warnings));
     }
@@ -139,7 +95,7 @@ async fn create_link(
     store.put_qr(&qr_id, &stored_qr).await?;
     store.put_link(&link_id, &stored).await?;
     store.put_redirect(&short_id, &record).await?;
-    durable::index_link(&cx.env, &spec.project_id, &link_id).await?;
+    durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
 
     let body =
         serde_json::to_string(&representation_now(&cx.env, &stored, now).await).unwrap_or_default();
@@ -154,8 +110,7 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
     let store = Store::new(&cx.env)?;
     let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("links:read")?;
-    let link = load_link(&store, link_id).await?;
-    caller.require_project(&link.project_id)?;
+    let link = load_link(&store, &caller, link_id).await?;
     let data = representation_now(&cx.env, &link, now_ms()).await;
     Ok(json_data(
         200,
@@ -163,14 +118,20 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
     ))
 }
 
-/// A stored link by id: 404 for malformed or unknown ids.
-pub async fn load_link(store: &Store, link_id: &str) -> Result<StoredLink, ApiError> {
+/// A stored link by id, when the caller's key can see it: 404 for malformed or unknown ids
+/// and for links of projects the key has no access to (the answer never tells them apart).
+pub async fn load_link(
+    store: &Store,
+    caller: &Caller,
+    link_id: &str,
+) -> Result<StoredLink, ApiError> {
     if !is_ulid_id("lnk_", link_id) {
         return Err(ApiError::not_found("Link"));
     }
     store
         .link(link_id)
         .await?
+        .filter(|l| caller.sees(&l.project_id))
         .ok_or_else(|| ApiError::not_found("Link"))
 }
 
@@ -190,7 +151,8 @@ pub async fn resolve_destination(
             Ok((r.url, r.warnings))
         }
         None => Ok((
-            destination(spec).map_err(|e| ApiError::field(e.key, "no_destination", e.message))?,
+            spec.destination()
+                .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?,
             Vec::new(),
         )),
     }
@@ -228,7 +190,7 @@ pub fn check_destinations(cx: &Ctx, spec: &LinkSpec) -> Result<(), ApiError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::validation(problems))
+        Err(ApiError::unprocessable(problems))
     }
 }
 
@@ -257,8 +219,11 @@ pub fn redirect_record(
 }
 
 /// Draws short ids until the link's home object accepts one (a collision is astronomically
-/// rare, but the claim makes it impossible).
-async fn claim_short_id(env: &worker::Env, record: &RedirectRecord) -> Result<String, ApiError> {
+/// rare, but the claim makes it impossible). Returns the id and the record as stored.
+async fn claim_short_id(
+    env: &worker::Env,
+    record: &RedirectRecord,
+) -> Result<(String, RedirectRecord), ApiError> {
     let json = serde_json::to_string(record).map_err(|_| ApiError::internal())?;
     let key = super::short_id_key(env);
     for _ in 0..5 {
@@ -267,8 +232,9 @@ async fn claim_short_id(env: &worker::Env, record: &RedirectRecord) -> Result<St
         let Some(id) = short_id_from_bytes(&bytes, &key) else {
             continue;
         };
-        if durable::put_home_record(env, &id, &json, true).await? {
-            return Ok(id);
+        if let Some(stored) = durable::put_home_record(env, &id, &json, true).await? {
+            let rec = serde_json::from_str(&stored).map_err(|_| ApiError::internal())?;
+            return Ok((id, rec));
         }
     }
     Err(ApiError::internal())

@@ -317,8 +317,7 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
     let store = crate::store::Store::new(&cx.env)?;
     let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope("stats:read")?;
-    let link = load_link(&store, link_id).await?;
-    caller.require_project(&link.project_id)?;
+    let link = load_link(&store, &caller, link_id).await?;
 
     let created = link
         .data
@@ -328,7 +327,13 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
         .unwrap_or(0);
     let (from, to, granularity) = range(&req, created, now_ms())?;
     let partial = fetch_partials(&cx.env, link_id, from, to).await?;
-    let data = answer(&partial, from, to, granularity);
+    let mut data = answer(&partial, from, to, granularity);
+    let codes: Vec<(String, String)> = crate::store::durable::qr_codes(&cx.env, &link.short_id)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.identifier))
+        .collect();
+    crate::domain::qr_code::name_breakdown(&mut data, &codes);
     Ok(json_data(200, &data.to_string()))
 }
 

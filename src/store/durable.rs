@@ -1,7 +1,9 @@
 //! Typed access to the Durable Objects: a link's home (`LinkHome`, named `s:{shortId}`) and a
 //! project's index (`ProjectIndex`, named by the project id). Names are built only here.
 
+use crate::domain::retailers::encode;
 use crate::http::errors::ApiError;
+pub use crate::link_home::{QrAdded, QrEntry};
 use worker::{Env, Method, Request, RequestInit};
 
 pub const LINK_HOME_BINDING: &str = "LINK_HOME";
@@ -35,19 +37,20 @@ fn home(short_id: &str) -> String {
 }
 
 /// Writes a link's authoritative redirect record. With `create`, claims the short id:
-/// `Ok(false)` when another link already holds it.
+/// `Ok(None)` when another link already holds it. Answers the record as stored (its QR
+/// markers are the home object's own), which is what KV must hold.
 pub async fn put_home_record(
     env: &Env,
     short_id: &str,
     record_json: &str,
     create: bool,
-) -> Result<bool, ApiError> {
+) -> Result<Option<String>, ApiError> {
     let path = if create {
         "/record?create=1"
     } else {
         "/record"
     };
-    let (status, _) = call(
+    let (status, body) = call(
         env,
         LINK_HOME_BINDING,
         &home(short_id),
@@ -57,9 +60,78 @@ pub async fn put_home_record(
     )
     .await?;
     match status {
-        200 => Ok(true),
-        409 => Ok(false),
+        200 => Ok(Some(body)),
+        409 => Ok(None),
         _ => Err(ApiError::internal()),
+    }
+}
+
+/// A link's QR codes in marker order, from its home object (the one place that adds them).
+pub async fn qr_codes(env: &Env, short_id: &str) -> Result<Vec<QrEntry>, ApiError> {
+    let (status, body) = call(
+        env,
+        LINK_HOME_BINDING,
+        &home(short_id),
+        Method::Get,
+        "/qr",
+        None,
+    )
+    .await?;
+    match status {
+        200 => serde_json::from_str(&body).map_err(|_| ApiError::internal()),
+        404 => Ok(Vec::new()),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// Why a QR code could not be added.
+pub enum QrRefused {
+    DuplicateIdentifier,
+    LimitReached,
+}
+
+/// Adds a QR code to a link (at most `max`): its marker and the record as it now stands.
+pub async fn add_qr(
+    env: &Env,
+    short_id: &str,
+    entry: &QrEntry,
+    max: usize,
+) -> Result<Result<QrAdded, QrRefused>, ApiError> {
+    let body = serde_json::to_string(entry).map_err(|_| ApiError::internal())?;
+    let (status, answer) = call(
+        env,
+        LINK_HOME_BINDING,
+        &home(short_id),
+        Method::Post,
+        &format!("/qr?max={max}"),
+        Some(&body),
+    )
+    .await?;
+    match (status, answer.as_str()) {
+        (200, _) => serde_json::from_str(&answer)
+            .map(Ok)
+            .map_err(|_| ApiError::internal()),
+        (409, a) if a.contains("duplicate_identifier") => Ok(Err(QrRefused::DuplicateIdentifier)),
+        (409, _) => Ok(Err(QrRefused::LimitReached)),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// Takes back a QR code that could not be stored: the record as it now stands.
+pub async fn remove_qr(env: &Env, short_id: &str, qr_id: &str) -> Result<String, ApiError> {
+    let (status, body) = call(
+        env,
+        LINK_HOME_BINDING,
+        &home(short_id),
+        Method::Delete,
+        &format!("/qr?id={}", encode(qr_id)),
+        None,
+    )
+    .await?;
+    if status == 200 {
+        Ok(body)
+    } else {
+        Err(ApiError::internal())
     }
 }
 
@@ -119,14 +191,21 @@ pub async fn uses(env: &Env, short_id: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::internal())
 }
 
-pub async fn index_link(env: &Env, project_id: &str, link_id: &str) -> Result<(), ApiError> {
+/// Adds a link to its project's index, with its tags (`tracking.tags`).
+pub async fn index_link(
+    env: &Env,
+    project_id: &str,
+    link_id: &str,
+    tags: &[String],
+) -> Result<(), ApiError> {
+    let body = serde_json::json!({"id": link_id, "tags": tags}).to_string();
     let (status, _) = call(
         env,
         PROJECTS_BINDING,
         project_id,
         Method::Post,
-        &format!("/add?id={}", crate::domain::retailers::encode(link_id)),
-        None,
+        "/add",
+        Some(&body),
     )
     .await?;
     if status == 200 {
@@ -136,17 +215,23 @@ pub async fn index_link(env: &Env, project_id: &str, link_id: &str) -> Result<()
     }
 }
 
-/// Up to `limit` link ids of a project, newest first, strictly older than `before`.
+/// Up to `limit` link ids of a project, newest first, strictly older than `before`; with
+/// `tag`, only links carrying it.
 pub async fn list_links(
     env: &Env,
     project_id: &str,
     before: Option<&str>,
+    tag: Option<&str>,
     limit: u32,
 ) -> Result<Vec<String>, ApiError> {
     let mut path = format!("/list?limit={limit}");
     if let Some(b) = before {
         path.push_str("&before=");
-        path.push_str(&crate::domain::retailers::encode(b));
+        path.push_str(&encode(b));
+    }
+    if let Some(t) = tag {
+        path.push_str("&tag=");
+        path.push_str(&encode(t));
     }
     let (_, body) = call(env, PROJECTS_BINDING, project_id, Method::Get, &path, None).await?;
     serde_json::from_str(&body).map_err(|_| ApiError::internal())

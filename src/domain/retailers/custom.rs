@@ -1,11 +1,14 @@
-//! Custom destinations: the validated `customUrl`.
+//! Custom destinations: the validated `customUrl`, and nothing else.
 
-use super::NoDestination;
-use crate::domain::link::LinkSpec;
+use super::{custom_url, unsupported, Intent, NoDestination, Order};
 
-pub(super) fn destination(spec: &LinkSpec) -> Result<String, NoDestination> {
-    spec.custom_url.clone().ok_or(NoDestination {
-        key: "customUrl",
-        message: "'customUrl' is required for custom_url links".into(),
-    })
+pub(super) const INTENTS: &[Intent] = &[Intent::CustomUrl];
+
+pub(super) fn destination(order: &Order) -> Result<String, NoDestination> {
+    match order.intent {
+        Intent::CustomUrl => custom_url(order),
+        Intent::AddToCart | Intent::ProductDetail | Intent::ShoppingList | Intent::Recipe => {
+            Err(unsupported(order.intent))
+        }
+    }
 }

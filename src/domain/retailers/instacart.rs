@@ -1,15 +1,39 @@
-//! Instacart Developer Platform (seed 002, RETAILERS.md): an Instacart link's destination is a
-//! page that Instacart creates from our line items. This file holds every Instacart rule: the
-//! validation of line items and Instacart's own options (with our key paths), the request we
-//! send, the content hash that keys the URL cache, the reading of Instacart's answers and the
-//! translation of Instacart's error keys back to ours. Pure: no `worker` imports; the call
-//! itself is in `http/instacart.rs`.
+//! Instacart Developer Platform: an Instacart link's destination is a page (a shopping list
+//! or a recipe) that Instacart creates from the link's `options.instacart` content. This file
+//! holds every Instacart rule: the validation of that content (with our key paths), the
+//! request we send, the content hash that keys the URL cache, the reading of Instacart's
+//! answers and the translation of Instacart's error keys back to ours. Pure: no `worker`
+//! imports; the call itself is in `http/instacart.rs`.
 
+use super::{custom_url, unsupported, Intent, NoDestination, Order};
 use crate::domain::error::FieldError;
 use crate::domain::ids::sha256_hex;
-use crate::domain::link::{products_array, Intent, MAX_PRODUCTS, MAX_URL_LEN};
 use crate::domain::validate::*;
 use serde_json::{json, Map, Value};
+
+pub(super) const INTENTS: &[Intent] = &[Intent::ShoppingList, Intent::Recipe, Intent::CustomUrl];
+
+/// Shopping lists and recipes are pages Instacart makes; `custom_url` links are built here.
+pub(super) fn made_by_api(intent: Intent) -> bool {
+    matches!(intent, Intent::ShoppingList | Intent::Recipe)
+}
+
+pub(super) fn destination(order: &Order) -> Result<String, NoDestination> {
+    match order.intent {
+        Intent::CustomUrl => custom_url(order),
+        Intent::ShoppingList | Intent::Recipe => Err(NoDestination {
+            key: "intent",
+            message: "Instacart pages are created by the Instacart API".into(),
+        }),
+        Intent::AddToCart | Intent::ProductDetail => Err(unsupported(order.intent)),
+    }
+}
+
+/// Where Instacart content lives in a link request.
+pub const BASE: &str = "options.instacart";
+/// Line items (or ingredients) per page, as Instacart allows.
+pub const MAX_LINE_ITEMS: usize = 100;
+pub const MAX_URL_LEN: usize = 2048;
 
 /// Instacart's documented health filters.
 pub const HEALTH_FILTERS: [&str; 7] = [
@@ -58,19 +82,26 @@ pub const LINE_ITEM_FIELDS: [&str; 9] = [
     "healthFilters",
 ];
 
-/// `options` fields that only Instacart links use.
-pub const OPTION_FIELDS: [&str; 4] = [
+/// The fields of `options.instacart`.
+pub const FIELDS: [&str; 6] = [
+    "shoppingList",
     "recipe",
     "expiresInDays",
     "partnerLinkbackUrl",
     "enablePantryItems",
+    "retailerKey",
 ];
-pub const RECIPE_FIELDS: [&str; 5] = [
+/// The fields of `options.instacart.shoppingList`.
+pub const SHOPPING_LIST_FIELDS: [&str; 4] = ["title", "imageUrl", "instructions", "lineItems"];
+/// The fields of `options.instacart.recipe`.
+pub const RECIPE_FIELDS: [&str; 7] = [
+    "title",
+    "imageUrl",
+    "author",
     "servings",
     "cookingTime",
-    "author",
     "instructions",
-    "imageUrl",
+    "ingredients",
 ];
 
 pub const MAX_QUANTITY: f64 = 10_000.0;
@@ -113,17 +144,16 @@ pub struct LineItem {
     pub health_filters: Vec<&'static str>,
 }
 
+/// What only a recipe page has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recipe {
     pub servings: Option<u32>,
     /// Minutes.
     pub cooking_time: Option<u32>,
     pub author: Option<String>,
-    pub instructions: Vec<String>,
-    pub image_url: Option<String>,
 }
 
-/// Instacart's own options (`options.expiresInDays`, … in our API).
+/// Instacart's own options (`options.instacart.expiresInDays`, … in our API).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageOptions {
     pub expires_in_days: Option<u32>,
@@ -177,97 +207,311 @@ impl PageKind {
 pub struct Page {
     pub kind: PageKind,
     pub title: String,
-    /// Our field the title came from (`publicName`, else `name`), for error keys.
+    /// Our field the title came from (the content's `title`, else `publicName`, else `name`),
+    /// for error keys.
     pub title_key: &'static str,
+    pub image_url: Option<String>,
+    pub instructions: Vec<String>,
     pub line_items: Vec<LineItem>,
     pub options: PageOptions,
+    /// `retailer_key=` appended to the page URL (Instacart preselects that retailer).
+    pub retailer_key: Option<String>,
+}
+
+impl PageKind {
+    /// Our key of the page's content: `options.instacart.shoppingList` or `….recipe`.
+    pub fn content_key(self) -> &'static str {
+        match self {
+            PageKind::ShoppingList => "options.instacart.shoppingList",
+            PageKind::Recipe => "options.instacart.recipe",
+        }
+    }
+    /// Our key of the page's line items.
+    pub fn items_key(self) -> &'static str {
+        match self {
+            PageKind::ShoppingList => "options.instacart.shoppingList.lineItems",
+            PageKind::Recipe => "options.instacart.recipe.ingredients",
+        }
+    }
+    fn title_key(self) -> &'static str {
+        match self {
+            PageKind::ShoppingList => "options.instacart.shoppingList.title",
+            PageKind::Recipe => "options.instacart.recipe.title",
+        }
+    }
+    fn kind_field(self) -> &'static str {
+        match self {
+            PageKind::ShoppingList => "shoppingList",
+            PageKind::Recipe => "recipe",
+        }
+    }
+    fn items_field(self) -> &'static str {
+        match self {
+            PageKind::ShoppingList => "lineItems",
+            PageKind::Recipe => "ingredients",
+        }
+    }
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            PageKind::ShoppingList => &SHOPPING_LIST_FIELDS,
+            PageKind::Recipe => &RECIPE_FIELDS,
+        }
+    }
+    fn of(intent: Intent) -> Option<PageKind> {
+        match intent {
+            Intent::ShoppingList => Some(PageKind::ShoppingList),
+            Intent::Recipe => Some(PageKind::Recipe),
+            Intent::AddToCart | Intent::ProductDetail | Intent::CustomUrl => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Validation
 // ---------------------------------------------------------------------------------------------
 
-/// Validates an Instacart link's line items (`products`) and Instacart options. Writes the
-/// normalised products into `fields` (quantity filled in, units and health filters in
-/// Instacart's spelling). Returns the page when the intent makes one (every problem is pushed
-/// to `p`; the page is only used when `p` stays empty).
-pub fn validate(
-    obj: &Map<String, Value>,
-    intent: Option<Intent>,
-    fields: &mut Map<String, Value>,
-    p: &mut Problems,
-) -> Option<Page> {
-    let kind = match intent {
-        Some(Intent::ShoppingList) => Some(PageKind::ShoppingList),
-        Some(Intent::Recipe) => Some(PageKind::Recipe),
-        _ => None,
-    };
-    let line_items = validate_line_items(obj, fields, p);
-    let options = match obj.get("options") {
-        Some(Value::Object(o)) => validate_options(o, kind, p),
-        _ => PageOptions::default(),
-    };
-    let (title_key, title) = match obj.get("publicName").and_then(Value::as_str) {
-        Some(t) => ("publicName", t),
-        None => (
-            "name",
-            obj.get("name").and_then(Value::as_str).unwrap_or(""),
-        ),
-    };
-    Some(Page {
-        kind: kind?,
-        title: title.to_string(),
-        title_key,
-        line_items,
-        options,
-    })
+/// What the link around `options.instacart` says: the retailer is Instacart, the intent, and
+/// the title to use when the content has none (`publicName`, else `name`).
+pub struct Context<'a> {
+    pub instacart: bool,
+    pub intent: Option<Intent>,
+    pub title: (&'static str, &'a str),
 }
 
-/// Links of other retailers: Instacart's options are refused, not silently dropped.
-pub fn reject_options(obj: &Map<String, Value>, p: &mut Problems) {
-    if let Some(Value::Object(o)) = obj.get("options") {
-        for k in OPTION_FIELDS {
-            if o.contains_key(k) {
-                p.push(
-                    format!("options.{k}"),
-                    "not_allowed",
-                    format!("'{k}' is only used by instacart links"),
-                );
+/// Validates `options.instacart` (`ic`, absent when `None`) and the rules tying it to the
+/// link: a shopping_list link needs `shoppingList`, a recipe link `recipe`, and nothing else
+/// may carry Instacart content. Returns the page when the intent makes one (every problem is
+/// pushed to `p`; the page is only used when `p` stays empty) and the normalised
+/// `options.instacart` (units and health filters in Instacart's spelling, quantities filled in).
+pub fn validate(
+    ic: Option<&Map<String, Value>>,
+    cx: &Context,
+    p: &mut Problems,
+) -> (Option<Page>, Option<Map<String, Value>>) {
+    let kind = cx.intent.and_then(PageKind::of).filter(|_| cx.instacart);
+    let Some(ic) = ic else {
+        if let Some(k) = kind {
+            p.rule(
+                k.content_key(),
+                "required",
+                format!(
+                    "'{}' is required for {} links",
+                    k.content_key(),
+                    cx.intent.map_or("", Intent::as_str)
+                ),
+            );
+        }
+        return (None, None);
+    };
+    reject_unknown(ic, &FIELDS, BASE, p);
+    let mut norm = ic.clone();
+    let mut options = PageOptions {
+        expires_in_days: opt_int(ic, "expiresInDays", BASE, 1, MAX_EXPIRES_IN_DAYS, p)
+            .map(|d| d as u32),
+        partner_linkback_url: opt_string(ic, "partnerLinkbackUrl", BASE, 1, usize::MAX, p)
+            .and_then(|s| check_web_url(s, "options.instacart.partnerLinkbackUrl", MAX_URL_LEN, p)),
+        enable_pantry_items: opt_bool(ic, "enablePantryItems", BASE, p),
+        recipe: None,
+    };
+    if let Some(u) = &options.partner_linkback_url {
+        norm.insert("partnerLinkbackUrl".into(), json!(u));
+    }
+    let retailer_key = opt_string(ic, "retailerKey", BASE, 1, 64, p).and_then(|k| {
+        if k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            Some(k.to_string())
+        } else {
+            p.push(
+                "options.instacart.retailerKey",
+                "invalid_format",
+                "Must be 1–64 of A-Z a-z 0-9 _ -",
+            );
+            None
+        }
+    });
+
+    let mut pages = Vec::new();
+    for k in [PageKind::ShoppingList, PageKind::Recipe] {
+        if let Some(c) = opt_object(ic, k.kind_field(), BASE, p) {
+            let (content, normalised) = validate_content(c, k, cx.title, p);
+            norm.insert(k.kind_field().into(), Value::Object(normalised));
+            pages.push(content);
+        }
+    }
+
+    // Rules: which content this link may carry.
+    let Some(kind) = kind else {
+        // An intent Instacart does not serve is reported at `intent` alone.
+        let why = if !cx.instacart {
+            Some("'options.instacart' is only used by instacart links")
+        } else if cx.intent == Some(Intent::CustomUrl) {
+            Some("'options.instacart' is only used by shopping_list and recipe links")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            p.rule(BASE, "not_allowed", why);
+        }
+        return (None, Some(norm));
+    };
+    let other = match kind {
+        PageKind::ShoppingList => PageKind::Recipe,
+        PageKind::Recipe => PageKind::ShoppingList,
+    };
+    if ic.contains_key(other.kind_field()) {
+        p.rule(
+            other.content_key(),
+            "not_allowed",
+            format!(
+                "'{}' is only used by {} links",
+                other.content_key(),
+                match other {
+                    PageKind::ShoppingList => "shopping_list",
+                    PageKind::Recipe => "recipe",
+                }
+            ),
+        );
+    }
+    if kind == PageKind::ShoppingList && ic.contains_key("enablePantryItems") {
+        p.rule(
+            "options.instacart.enablePantryItems",
+            "not_allowed",
+            "'enablePantryItems' is only used by recipe links",
+        );
+    }
+    if !ic.contains_key(kind.kind_field()) {
+        p.rule(
+            kind.content_key(),
+            "required",
+            format!(
+                "'{}' is required for {} links",
+                kind.content_key(),
+                cx.intent.map_or("", Intent::as_str)
+            ),
+        );
+        return (None, Some(norm));
+    }
+    let content = pages.into_iter().find(|c| c.kind == kind);
+    let page = content.map(|c| {
+        if kind == PageKind::Recipe {
+            options.recipe = Some(c.recipe.clone());
+        }
+        Page {
+            kind,
+            title: c.title,
+            title_key: c.title_key,
+            image_url: c.image_url,
+            instructions: c.instructions,
+            line_items: c.line_items,
+            options,
+            retailer_key,
+        }
+    });
+    (page, Some(norm))
+}
+
+/// A shopping list's or recipe's content, validated.
+struct Content {
+    kind: PageKind,
+    title: String,
+    title_key: &'static str,
+    image_url: Option<String>,
+    instructions: Vec<String>,
+    line_items: Vec<LineItem>,
+    recipe: Recipe,
+}
+
+fn validate_content(
+    c: &Map<String, Value>,
+    kind: PageKind,
+    fallback_title: (&'static str, &str),
+    p: &mut Problems,
+) -> (Content, Map<String, Value>) {
+    let base = kind.content_key();
+    reject_unknown(c, kind.fields(), base, p);
+    let mut norm = c.clone();
+    let (title_key, title) = match opt_string(c, "title", base, 1, 160, p) {
+        Some(t) => (kind.title_key(), t.to_string()),
+        None => (fallback_title.0, fallback_title.1.to_string()),
+    };
+    let image_url = opt_string(c, "imageUrl", base, 1, usize::MAX, p)
+        .and_then(|s| check_web_url(s, &path(base, "imageUrl"), MAX_URL_LEN, p));
+    if let Some(u) = &image_url {
+        norm.insert("imageUrl".into(), json!(u));
+    }
+    let mut instructions = Vec::new();
+    if let Some(items) = opt_array(c, "instructions", base, MAX_INSTRUCTIONS, p) {
+        for (k, v) in items.iter().enumerate() {
+            let key = format!("{base}.instructions[{k}]");
+            match v {
+                Value::String(s) if (1..=2000).contains(&char_len(s)) => {
+                    instructions.push(s.clone())
+                }
+                Value::String(_) => p.push(key, "invalid_length", "Must be 1–2000 characters"),
+                other => p.push(
+                    key,
+                    "invalid_type",
+                    format!("Must be a string, got {}", json_type(other)),
+                ),
             }
         }
     }
-}
-
-fn validate_line_items(
-    obj: &Map<String, Value>,
-    fields: &mut Map<String, Value>,
-    p: &mut Problems,
-) -> Vec<LineItem> {
-    let Some(items) = products_array(obj, "line items", p) else {
-        return Vec::new();
+    let recipe = match kind {
+        PageKind::Recipe => Recipe {
+            servings: opt_int(c, "servings", base, 1, 1000, p).map(|n| n as u32),
+            cooking_time: opt_int(c, "cookingTime", base, 1, 10_080, p).map(|n| n as u32),
+            author: opt_string(c, "author", base, 1, 160, p).map(str::to_string),
+        },
+        PageKind::ShoppingList => Recipe::default(),
     };
-    let mut out = Vec::with_capacity(items.len());
-    let mut normalised = Vec::with_capacity(items.len());
-    for (idx, item) in items.iter().enumerate() {
-        let base = format!("products[{idx}]");
-        let Value::Object(o) = item else {
-            p.push(
-                &base,
-                "invalid_type",
-                format!("Must be an object, got {}", json_type(item)),
-            );
-            normalised.push(item.clone());
-            continue;
-        };
-        let (li, norm) = validate_line_item(o, &base, p);
-        if let Some(li) = li {
-            out.push((idx, li));
+    let items_field = kind.items_field();
+    let items_key = kind.items_key();
+    let mut line_items = Vec::new();
+    if !c.contains_key(items_field) {
+        p.push(
+            items_key,
+            "required",
+            format!("'{items_field}' is required"),
+        );
+    } else if let Some(items) =
+        bounded_array(c, items_field, base, (1, MAX_LINE_ITEMS), "line items", p)
+    {
+        let mut valid = Vec::with_capacity(items.len());
+        let mut normalised = Vec::with_capacity(items.len());
+        for (idx, item) in items.iter().enumerate() {
+            let ibase = format!("{items_key}[{idx}]");
+            let Value::Object(o) = item else {
+                p.push(
+                    &ibase,
+                    "invalid_type",
+                    format!("Must be an object, got {}", json_type(item)),
+                );
+                normalised.push(item.clone());
+                continue;
+            };
+            let (li, n) = validate_line_item(o, &ibase, p);
+            if let Some(li) = li {
+                valid.push((idx, li));
+            }
+            normalised.push(Value::Object(n));
         }
-        normalised.push(Value::Object(norm));
+        check_duplicate_ids(&valid, items_key, p);
+        norm.insert(items_field.into(), Value::Array(normalised));
+        line_items = valid.into_iter().map(|(_, li)| li).collect();
     }
-    check_duplicate_ids(&out, p);
-    fields.insert("products".into(), Value::Array(normalised));
-    out.into_iter().map(|(_, li)| li).collect()
+    (
+        Content {
+            kind,
+            title,
+            title_key,
+            image_url,
+            instructions,
+            line_items,
+            recipe,
+        },
+        norm,
+    )
 }
 
 /// One line item; returns it when valid, and its normalised JSON either way.
@@ -276,7 +520,7 @@ fn validate_line_item(
     base: &str,
     p: &mut Problems,
 ) -> (Option<LineItem>, Map<String, Value>) {
-    let before = p.0.len();
+    let before = p.count();
     reject_unknown(o, &LINE_ITEM_FIELDS, base, p);
     let name = req_string(o, "name", base, 1, 200, p);
     let display_text = opt_string(o, "displayText", base, 1, 200, p);
@@ -337,7 +581,7 @@ fn validate_line_item(
         norm.insert("healthFilters".into(), json!(health_filters));
     }
 
-    if p.0.len() > before {
+    if p.count() > before {
         return (None, norm);
     }
     let item = LineItem {
@@ -625,8 +869,9 @@ fn opt_health_filters(o: &Map<String, Value>, base: &str, p: &mut Problems) -> V
     out
 }
 
-/// The same UPC or product id on two line items is refused at `products`, as Instacart does.
-fn check_duplicate_ids(items: &[(usize, LineItem)], p: &mut Problems) {
+/// The same UPC or product id on two line items is refused at the items' key, as Instacart
+/// does.
+fn check_duplicate_ids(items: &[(usize, LineItem)], key: &str, p: &mut Problems) {
     let mut seen: Vec<(String, usize)> = Vec::new();
     for (idx, li) in items {
         let ids: Vec<String> = match &li.ids {
@@ -636,77 +881,17 @@ fn check_duplicate_ids(items: &[(usize, LineItem)], p: &mut Problems) {
         };
         for id in ids {
             match seen.iter().find(|(s, _)| *s == id) {
-                Some((_, first)) => p.push(
-                    "products",
+                Some((_, first)) => p.rule(
+                    key,
                     "duplicate",
                     format!(
-                        "Duplicate product identifiers found: {id} (products[{first}] and products[{idx}])"
+                        "Duplicate product identifiers found: {id} ({key}[{first}] and {key}[{idx}])"
                     ),
                 ),
                 None => seen.push((id, *idx)),
             }
         }
     }
-}
-
-fn validate_options(
-    o: &Map<String, Value>,
-    kind: Option<PageKind>,
-    p: &mut Problems,
-) -> PageOptions {
-    let mut out = PageOptions {
-        expires_in_days: opt_int(o, "expiresInDays", "options", 1, MAX_EXPIRES_IN_DAYS, p)
-            .map(|d| d as u32),
-        partner_linkback_url: opt_string(o, "partnerLinkbackUrl", "options", 1, usize::MAX, p)
-            .and_then(|s| check_web_url(s, "options.partnerLinkbackUrl", MAX_URL_LEN, p)),
-        enable_pantry_items: opt_bool(o, "enablePantryItems", "options", p),
-        recipe: None,
-    };
-    if kind == Some(PageKind::ShoppingList) {
-        for k in ["recipe", "enablePantryItems"] {
-            if o.contains_key(k) {
-                p.push(
-                    format!("options.{k}"),
-                    "not_allowed",
-                    format!("'{k}' is only used by recipe links"),
-                );
-            }
-        }
-    }
-    if let Some(r) = opt_object(o, "recipe", "options", p) {
-        out.recipe = Some(validate_recipe(r, p));
-    }
-    out
-}
-
-fn validate_recipe(r: &Map<String, Value>, p: &mut Problems) -> Recipe {
-    const BASE: &str = "options.recipe";
-    reject_unknown(r, &RECIPE_FIELDS, BASE, p);
-    let mut out = Recipe {
-        servings: opt_int(r, "servings", BASE, 1, 1000, p).map(|n| n as u32),
-        cooking_time: opt_int(r, "cookingTime", BASE, 1, 10_080, p).map(|n| n as u32),
-        author: opt_string(r, "author", BASE, 1, 160, p).map(str::to_string),
-        instructions: Vec::new(),
-        image_url: opt_string(r, "imageUrl", BASE, 1, usize::MAX, p)
-            .and_then(|s| check_web_url(s, "options.recipe.imageUrl", MAX_URL_LEN, p)),
-    };
-    if let Some(items) = opt_array(r, "instructions", BASE, MAX_INSTRUCTIONS, p) {
-        for (k, v) in items.iter().enumerate() {
-            let key = format!("{BASE}.instructions[{k}]");
-            match v {
-                Value::String(s) if (1..=2000).contains(&char_len(s)) => {
-                    out.instructions.push(s.clone())
-                }
-                Value::String(_) => p.push(key, "invalid_length", "Must be 1–2000 characters"),
-                other => p.push(
-                    key,
-                    "invalid_type",
-                    format!("Must be a string, got {}", json_type(other)),
-                ),
-            }
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -751,12 +936,12 @@ pub fn request(page: &Page) -> UpstreamRequest {
         if let Some(c) = r.cooking_time {
             body.insert("cooking_time".into(), json!(c));
         }
-        if let Some(i) = &r.image_url {
-            body.insert("image_url".into(), json!(i));
-        }
-        if !r.instructions.is_empty() {
-            body.insert("instructions".into(), json!(r.instructions));
-        }
+    }
+    if let Some(i) = &page.image_url {
+        body.insert("image_url".into(), json!(i));
+    }
+    if !page.instructions.is_empty() {
+        body.insert("instructions".into(), json!(page.instructions));
     }
     let mut landing = Map::new();
     if let Some(u) = &o.partner_linkback_url {
@@ -899,7 +1084,7 @@ pub fn products_link_url(body: &str) -> Option<String> {
 fn rejection(status: u16, body: &str, page: &Page) -> Vec<FieldError> {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let errors: Vec<&Value> = match (v.get("errors"), v.get("error")) {
-        (Some(Value::Array(list)), _) => list.iter().take(MAX_PRODUCTS).collect(),
+        (Some(Value::Array(list)), _) => list.iter().take(MAX_LINE_ITEMS).collect(),
         (_, Some(e @ Value::Object(_))) => vec![e],
         _ => Vec::new(),
     };
@@ -950,10 +1135,11 @@ fn split_index(seg: &str) -> (&str, &str) {
 }
 
 /// Translates Instacart's key path (`line_items[0].filters.health_filters`) to ours
-/// (`products[0].healthFilters`). Unknown parts stop at the deepest known field; an unknown
-/// top-level key becomes "" (the request as a whole).
+/// (`options.instacart.shoppingList.lineItems[0].healthFilters`). Unknown parts stop at the
+/// deepest known field; an unknown top-level key becomes "" (the request as a whole).
 pub fn translate_key(key: &str, page: &Page) -> String {
     let items_field = page.kind.endpoint().items_field;
+    let content = page.kind.content_key();
     let mut segs = key.split('.');
     let Some(first) = segs.next() else {
         return String::new();
@@ -961,7 +1147,7 @@ pub fn translate_key(key: &str, page: &Page) -> String {
     let (name, index) = split_index(first);
     let rest: Vec<&str> = segs.collect();
     if name == items_field || name == "line_items" || name == "ingredients" {
-        let out = format!("products{index}");
+        let out = format!("{}{index}", page.kind.items_key());
         let item = index
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -973,20 +1159,29 @@ pub fn translate_key(key: &str, page: &Page) -> String {
     match (name, rest.as_slice()) {
         ("title", _) => page.title_key.to_string(),
         ("link_type", _) => "intent".into(),
-        ("expires_in", _) => "options.expiresInDays".into(),
-        ("author", _) => "options.recipe.author".into(),
-        ("servings", _) => "options.recipe.servings".into(),
-        ("cooking_time", _) => "options.recipe.cookingTime".into(),
-        ("image_url", _) => "options.recipe.imageUrl".into(),
-        ("instructions", _) => format!("options.recipe.instructions{index}"),
+        ("expires_in", _) => "options.instacart.expiresInDays".into(),
+        ("author", _) => format!("{content}.author"),
+        ("servings", _) => format!("{content}.servings"),
+        ("cooking_time", _) => format!("{content}.cookingTime"),
+        ("image_url", _) => format!("{content}.imageUrl"),
+        ("instructions", _) => format!("{content}.instructions{index}"),
         ("landing_page_configuration", ["partner_linkback_url", ..]) => {
-            "options.partnerLinkbackUrl".into()
+            "options.instacart.partnerLinkbackUrl".into()
         }
         ("landing_page_configuration", ["enable_pantry_items", ..]) => {
-            "options.enablePantryItems".into()
+            "options.instacart.enablePantryItems".into()
         }
-        ("landing_page_configuration", _) => "options".into(),
+        ("landing_page_configuration", _) => BASE.into(),
         _ => String::new(),
+    }
+}
+
+/// The page URL a link points at: Instacart's URL, with `retailer_key=` when the link names
+/// a retailer.
+pub fn page_url(url: &str, page: &Page) -> String {
+    match &page.retailer_key {
+        Some(k) => super::append_params(url, &[("retailer_key".to_string(), k.clone())]),
+        None => url.to_string(),
     }
 }
 
@@ -1043,21 +1238,32 @@ fn translate_item_key(mut out: String, rest: &[&str], item: Option<&LineItem>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const L: &str = "options.instacart.shoppingList.lineItems";
     use crate::domain::link::validate_link;
     use serde_json::json;
 
-    fn link(products: Value) -> Value {
+    use crate::domain::error::Kind;
+
+    fn link(items: Value) -> Value {
         json!({"projectId": "proj_123", "name": "Weeknight tacos", "retailer": "instacart",
-               "intent": "shopping_list", "products": products})
+               "intent": "shopping_list",
+               "options": {"instacart": {"shoppingList": {"lineItems": items}}}})
+    }
+
+    fn ic(v: &mut Value) -> &mut Value {
+        &mut v["options"]["instacart"]
     }
 
     fn keys(v: Value) -> Vec<(String, &'static str)> {
         validate_link(&v)
             .err()
+            .map(|e| e.keys())
             .unwrap_or_default()
-            .into_iter()
-            .map(|e| (e.key, e.code))
-            .collect()
+    }
+
+    fn kind(v: Value) -> Option<Kind> {
+        validate_link(&v).err().map(|e| e.kind)
     }
 
     fn page(v: Value) -> Page {
@@ -1077,8 +1283,8 @@ mod tests {
     fn maps_a_shopping_list_to_the_seed_request() {
         let mut v = three_items();
         v["publicName"] = json!("Taco night");
-        v["options"] =
-            json!({"expiresInDays": 30, "partnerLinkbackUrl": "https://brand.example/tacos"});
+        ic(&mut v)["expiresInDays"] = json!(30);
+        ic(&mut v)["partnerLinkbackUrl"] = json!("https://brand.example/tacos");
         let pg = page(v);
         assert_eq!(pg.title_key, "publicName");
         let req = request(&pg);
@@ -1104,7 +1310,7 @@ mod tests {
     }
 
     #[test]
-    fn title_falls_back_to_name_and_products_are_normalised() {
+    fn title_falls_back_to_name_and_items_are_normalised() {
         let v = three_items();
         let spec = validate_link(&v).unwrap();
         let pg = spec.instacart.clone().unwrap();
@@ -1112,25 +1318,55 @@ mod tests {
             (pg.title.as_str(), pg.title_key),
             ("Weeknight tacos", "name")
         );
-        assert_eq!(spec.fields["products"][2]["quantity"], json!(1));
+        let items = &spec.fields["options"]["instacart"]["shoppingList"]["lineItems"];
+        assert_eq!(items[2]["quantity"], json!(1));
+        assert_eq!(items[1]["healthFilters"], json!(["ORGANIC"]));
+        assert_eq!(items[0]["measurements"][1]["unit"], json!("tbs"));
+        assert!(items[0].get("quantity").is_none());
+        assert!(!spec.fields.contains_key("products"));
+    }
+
+    #[test]
+    fn the_content_title_image_instructions_and_retailer_key() {
+        let mut v = three_items();
+        v["publicName"] = json!("Taco night");
+        ic(&mut v)["shoppingList"]["title"] = json!("Tacos for four");
+        ic(&mut v)["shoppingList"]["imageUrl"] = json!("https://img.example/t.jpg");
+        ic(&mut v)["shoppingList"]["instructions"] = json!(["Buy fresh"]);
+        ic(&mut v)["retailerKey"] = json!("costco");
+        let pg = page(v);
         assert_eq!(
-            spec.fields["products"][1]["healthFilters"],
-            json!(["ORGANIC"])
+            (pg.title.as_str(), pg.title_key),
+            ("Tacos for four", "options.instacart.shoppingList.title")
         );
+        let req = request(&pg);
+        assert_eq!(req.body["image_url"], "https://img.example/t.jpg");
+        assert_eq!(req.body["instructions"], json!(["Buy fresh"]));
+        assert!(req.body.get("retailer_key").is_none());
         assert_eq!(
-            spec.fields["products"][0]["measurements"][1]["unit"],
-            json!("tbs")
+            page_url(
+                "https://customers.dev.instacart.tools/store/shopping_lists/1",
+                &pg
+            ),
+            "https://customers.dev.instacart.tools/store/shopping_lists/1?retailer_key=costco"
         );
-        assert!(spec.fields["products"][0].get("quantity").is_none());
+        let mut v = three_items();
+        ic(&mut v)["retailerKey"] = json!("cost co");
+        assert_eq!(
+            keys(v),
+            vec![("options.instacart.retailerKey".into(), "invalid_format")]
+        );
     }
 
     #[test]
     fn recipe_goes_to_the_recipe_endpoint_with_ingredients() {
-        let mut v = link(json!([{"name": "tortillas", "quantity": 8}]));
+        let mut v = link(json!([]));
         v["intent"] = json!("recipe");
-        v["options"] = json!({"recipe": {"servings": 4, "cookingTime": 25, "author": "Ana",
-            "instructions": ["Warm the tortillas", "Fill"], "imageUrl": "https://img.example/t.jpg"},
-            "enablePantryItems": true});
+        v["options"] = json!({"instacart": {"recipe": {"servings": 4, "cookingTime": 25,
+            "author": "Ana", "instructions": ["Warm the tortillas", "Fill"],
+            "imageUrl": "https://img.example/t.jpg",
+            "ingredients": [{"name": "tortillas", "quantity": 8}]},
+            "enablePantryItems": true}});
         let req = request(&page(v));
         assert_eq!(req.endpoint.path, "/idp/v1/products/recipe");
         assert_eq!(
@@ -1161,38 +1397,37 @@ mod tests {
             "x"
         ])));
         let expected: Vec<(String, &str)> = vec![
-            ("products[0].healthFilters".into(), "invalid_enum"),
-            ("products[1].quantity".into(), "out_of_range"),
-            ("products[2].unit".into(), "invalid_enum"),
-            ("products[3].name".into(), "required"),
-            ("products[4]".into(), "conflict"),
-            (
-                "products[5].measurements[1].quantity".into(),
-                "out_of_range",
-            ),
-            ("products[6].colour".into(), "unknown_field"),
-            ("products[6].upcs[0]".into(), "invalid_format"),
-            ("products[7].measurements".into(), "conflict"),
-            ("products[8]".into(), "invalid_type"),
+            (format!("{L}[0].healthFilters"), "invalid_enum"),
+            (format!("{L}[1].quantity"), "out_of_range"),
+            (format!("{L}[2].unit"), "invalid_enum"),
+            (format!("{L}[3].name"), "required"),
+            (format!("{L}[4]"), "conflict"),
+            (format!("{L}[5].measurements[1].quantity"), "out_of_range"),
+            (format!("{L}[6].colour"), "unknown_field"),
+            (format!("{L}[6].upcs[0]"), "invalid_format"),
+            (format!("{L}[7].measurements"), "conflict"),
+            (format!("{L}[8]"), "invalid_type"),
         ];
         assert_eq!(k, expected);
     }
 
     #[test]
-    fn duplicate_ids_across_items_are_refused_at_products() {
+    fn duplicate_ids_across_items_are_refused_at_the_items() {
         let v = link(json!([
             {"name": "soup", "upcs": ["051000012616"]},
             {"name": "milk"},
             {"name": "soup again", "upcs": ["051000012616"]},
             {"name": "x", "productIds": [7]}, {"name": "y", "productIds": ["7"]}
         ]));
-        let errs = validate_link(&v).unwrap_err();
+        let invalid = validate_link(&v).unwrap_err();
+        assert_eq!(invalid.kind, Kind::Rule);
+        let errs = invalid.errors;
         assert_eq!(errs.len(), 2);
-        assert_eq!(errs[0].key, "products");
+        assert_eq!(errs[0].key, L);
         assert_eq!(errs[0].code, "duplicate");
         assert_eq!(
             errs[0].message,
-            "Duplicate product identifiers found: upc 051000012616 (products[0] and products[2])"
+            format!("Duplicate product identifiers found: upc 051000012616 ({L}[0] and {L}[2])")
         );
         assert!(errs[1].message.contains("product_id 7"));
     }
@@ -1200,58 +1435,98 @@ mod tests {
     #[test]
     fn options_and_pairs() {
         let mut v = three_items();
-        v["options"] = json!({"expiresInDays": 366, "partnerLinkbackUrl": "javascript:x",
-            "recipe": {"servings": 2}, "enablePantryItems": "yes"});
+        for (k, val) in [
+            ("expiresInDays", json!(366)),
+            ("partnerLinkbackUrl", json!("javascript:x")),
+            ("enablePantryItems", json!("yes")),
+        ] {
+            ic(&mut v)[k] = val;
+        }
         assert_eq!(
             keys(v.clone()),
             vec![
-                ("options.expiresInDays".into(), "out_of_range"),
-                ("options.partnerLinkbackUrl".into(), "invalid_url"),
-                ("options.enablePantryItems".into(), "invalid_type"),
-                ("options.recipe".into(), "not_allowed"),
-                ("options.enablePantryItems".into(), "not_allowed"),
+                ("options.instacart.expiresInDays".into(), "out_of_range"),
+                ("options.instacart.partnerLinkbackUrl".into(), "invalid_url"),
+                ("options.instacart.enablePantryItems".into(), "invalid_type"),
             ]
         );
+        // Well-formed, but a recipe's content and pantry items on a shopping list: rules.
+        let mut v = three_items();
+        ic(&mut v)["recipe"] = json!({"servings": 2, "ingredients": [{"name": "x"}]});
+        ic(&mut v)["enablePantryItems"] = json!(true);
+        assert_eq!(kind(v.clone()), Some(Kind::Rule));
+        assert_eq!(
+            keys(v),
+            vec![
+                ("options.instacart.recipe".into(), "not_allowed"),
+                ("options.instacart.enablePantryItems".into(), "not_allowed"),
+            ]
+        );
+        let mut v = link(json!([]));
         v["intent"] = json!("recipe");
-        v["options"] = json!({"recipe": {"servings": 0, "cookingTime": "20m", "chef": "x",
-            "instructions": [], "imageUrl": "ftp://x"}});
+        v["options"] = json!({"instacart": {"recipe": {"servings": 0, "cookingTime": "20m",
+            "chef": "x", "instructions": [], "imageUrl": "ftp://x", "ingredients": [{"name": "a"}]}}});
         assert_eq!(
             keys(v.clone()),
             vec![
-                ("options.recipe.chef".into(), "unknown_field"),
-                ("options.recipe.servings".into(), "out_of_range"),
-                ("options.recipe.cookingTime".into(), "invalid_type"),
-                ("options.recipe.imageUrl".into(), "invalid_url"),
-                ("options.recipe.instructions".into(), "invalid_length"),
+                ("options.instacart.recipe.chef".into(), "unknown_field"),
+                ("options.instacart.recipe.imageUrl".into(), "invalid_url"),
+                (
+                    "options.instacart.recipe.instructions".into(),
+                    "invalid_length"
+                ),
+                ("options.instacart.recipe.servings".into(), "out_of_range"),
+                (
+                    "options.instacart.recipe.cookingTime".into(),
+                    "invalid_type"
+                ),
             ]
         );
-        // Instacart's options on another retailer's link, and pairs.
-        let w = json!({"projectId": "p", "name": "n", "retailer": "walmart", "intent": "add_to_cart",
-            "products": [{"id": "1"}], "options": {"expiresInDays": 3}});
+        // Content the intent needs is a rule; its items are shape.
+        v["options"] = json!({"instacart": {"shoppingList": {"lineItems": [{"name": "a"}]}}});
+        assert_eq!(kind(v.clone()), Some(Kind::Rule));
         assert_eq!(
-            keys(w),
-            vec![("options.expiresInDays".into(), "not_allowed")]
+            keys(v.clone()),
+            vec![
+                ("options.instacart.shoppingList".into(), "not_allowed"),
+                ("options.instacart.recipe".into(), "required"),
+            ]
         );
+        v["options"] = json!({"instacart": {"recipe": {"title": "T"}}});
+        assert_eq!(
+            keys(v),
+            vec![("options.instacart.recipe.ingredients".into(), "required")]
+        );
+        // Instacart content on another retailer's link, and pairs.
+        let w = json!({"projectId": "p", "name": "n", "retailer": "walmart", "intent": "add_to_cart",
+            "products": [{"retailerProductId": "1"}], "options": {"instacart": {"expiresInDays": 3}}});
+        assert_eq!(kind(w.clone()), Some(Kind::Rule));
+        assert_eq!(keys(w), vec![("options.instacart".into(), "not_allowed")]);
         let mut v = three_items();
         v["intent"] = json!("add_to_cart");
         assert_eq!(keys(v), vec![("intent".into(), "unsupported_intent")]);
         let mut v = three_items();
-        v.as_object_mut().unwrap().remove("products");
+        v.as_object_mut().unwrap().remove("options");
         v["customUrl"] = json!("https://x.example/");
+        v["products"] = json!([{"retailerProductId": "1"}]);
         assert_eq!(
             keys(v),
             vec![
-                ("products".into(), "required"),
-                ("customUrl".into(), "not_allowed")
+                ("products".into(), "not_allowed"),
+                ("options.instacart.shoppingList".into(), "required"),
+                ("customUrl".into(), "not_allowed"),
             ]
         );
+        // A custom_url Instacart link needs only its URL.
+        let c = json!({"projectId": "p", "name": "n", "retailer": "instacart",
+            "intent": "custom_url", "customUrl": "https://www.instacart.com/store"});
+        assert!(validate_link(&c).unwrap().instacart.is_none());
     }
 
     #[test]
-    fn instacart_options_are_link_options() {
-        for k in OPTION_FIELDS {
-            assert!(crate::domain::link::OPTION_FIELDS.contains(&k), "{k}");
-        }
+    fn every_instacart_field_is_an_option() {
+        assert!(crate::domain::link::OPTION_FIELDS.contains(&"instacart"));
+        assert_eq!(FIELDS.len(), 6);
     }
 
     #[test]
@@ -1269,11 +1544,11 @@ mod tests {
         assert_eq!(
             k,
             vec![
-                ("products[0].healthFilters".into(), "invalid_length"),
-                ("products[1].brandFilters[0]".into(), "invalid_format"),
-                ("products[2].upcs[1]".into(), "duplicate"),
-                ("products[3].quantity".into(), "out_of_range"),
-                ("products[4].quantity".into(), "invalid_type"),
+                (format!("{L}[0].healthFilters"), "invalid_length"),
+                (format!("{L}[1].brandFilters[0]"), "invalid_format"),
+                (format!("{L}[2].upcs[1]"), "duplicate"),
+                (format!("{L}[3].quantity"), "out_of_range"),
+                (format!("{L}[4].quantity"), "invalid_type"),
             ]
         );
     }
@@ -1289,7 +1564,7 @@ mod tests {
         );
         // Tracking is not content; title, items, options, host and account are.
         let mut v = three_items();
-        v["tracking"] = json!({"utmSource": "ig"});
+        v["tracking"] = json!({"utm": {"source": "ig"}});
         assert_eq!(
             h,
             content_hash(
@@ -1309,7 +1584,7 @@ mod tests {
             )
         );
         let mut v = three_items();
-        v["products"][0]["measurements"][0]["quantity"] = json!(2);
+        ic(&mut v)["shoppingList"]["lineItems"][0]["measurements"][0]["quantity"] = json!(2);
         assert_ne!(
             h,
             content_hash(
@@ -1345,44 +1620,53 @@ mod tests {
         let t = |k: &str| translate_key(k, &pg);
         assert_eq!(
             t("line_items[0].filters.health_filters"),
-            "products[0].healthFilters"
+            format!("{L}[0].healthFilters")
         );
         assert_eq!(
             t("line_items[1].filters.health_filters"),
-            "products[1].healthFilters"
+            format!("{L}[1].healthFilters")
         );
         assert_eq!(
             t("line_items[0].line_item_measurements[1].quantity"),
-            "products[0].measurements[1].quantity"
+            format!("{L}[0].measurements[1].quantity")
         );
         // Item 1 was given with quantity/unit: Instacart's measurement is our field.
         assert_eq!(
             t("line_items[1].line_item_measurements[0].quantity"),
-            "products[1].quantity"
+            format!("{L}[1].quantity")
         );
         assert_eq!(
             t("line_items[1].line_item_measurements[0].unit"),
-            "products[1].unit"
+            format!("{L}[1].unit")
         );
-        assert_eq!(t("line_items[0].base"), "products[0]");
-        assert_eq!(t("line_items"), "products");
-        assert_eq!(t("line_items[2].upcs[0]"), "products[2].upcs[0]");
-        assert_eq!(t("line_items[2].product_ids"), "products[2].productIds");
-        assert_eq!(t("line_items[2].display_text"), "products[2].displayText");
+        assert_eq!(t("line_items[0].base"), format!("{L}[0]"));
+        assert_eq!(t("line_items"), L);
+        assert_eq!(t("line_items[2].upcs[0]"), format!("{L}[2].upcs[0]"));
+        assert_eq!(t("line_items[2].product_ids"), format!("{L}[2].productIds"));
+        assert_eq!(
+            t("line_items[2].display_text"),
+            format!("{L}[2].displayText")
+        );
         assert_eq!(
             t("line_items[2].filters.brand_filters"),
-            "products[2].brandFilters"
+            format!("{L}[2].brandFilters")
         );
-        assert_eq!(t("line_items[2].mystery"), "products[2]");
-        assert_eq!(t("ingredients[0].name"), "products[0].name");
+        assert_eq!(t("line_items[2].mystery"), format!("{L}[2]"));
+        assert_eq!(t("ingredients[0].name"), format!("{L}[0].name"));
         assert_eq!(t("title"), "name");
-        assert_eq!(t("expires_in"), "options.expiresInDays");
+        assert_eq!(t("expires_in"), "options.instacart.expiresInDays");
         assert_eq!(
             t("landing_page_configuration.partner_linkback_url"),
-            "options.partnerLinkbackUrl"
+            "options.instacart.partnerLinkbackUrl"
         );
-        assert_eq!(t("cooking_time"), "options.recipe.cookingTime");
-        assert_eq!(t("instructions[2]"), "options.recipe.instructions[2]");
+        assert_eq!(
+            t("cooking_time"),
+            "options.instacart.shoppingList.cookingTime"
+        );
+        assert_eq!(
+            t("instructions[2]"),
+            "options.instacart.shoppingList.instructions[2]"
+        );
         assert_eq!(t("whatever"), "");
         assert_eq!(t(""), "");
     }
@@ -1423,12 +1707,12 @@ mod tests {
             interpret(400, many, &pg),
             Outcome::Rejected(vec![
                 FieldError::new(
-                    "products[1].healthFilters",
+                    format!("{L}[1].healthFilters"),
                     "rejected_by_instacart",
                     "Invalid health filters: [\"INVALID\"]"
                 ),
                 FieldError::new(
-                    "products",
+                    L,
                     "rejected_by_instacart",
                     "Duplicate product identifiers found: upc 123456789012"
                 ),
@@ -1438,7 +1722,7 @@ mod tests {
         assert_eq!(
             interpret(400, one, &pg),
             Outcome::Rejected(vec![FieldError::new(
-                "products[0].measurements[0].quantity",
+                format!("{L}[0].measurements[0].quantity"),
                 "rejected_by_instacart",
                 "Invalid quantity: -0.1. Cannot be lower than or equal to 0.0"
             )])
