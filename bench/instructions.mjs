@@ -93,8 +93,8 @@ async function seed(w, baseline) {
     headers: { 'x-incarts-api-key': key, 'content-type': 'application/json' },
     body: JSON.stringify({
       projectId: 'proj_bench', name: 'bench', retailer: 'walmart', intent: 'add_to_cart',
-      products: [{ id: '123456789', quantity: 2 }, { id: '987654321', quantity: 1 }],
-      tracking: { utmSource: 'instagram', utmCampaign: 'summer' },
+      products: [{ retailerProductId: '123456789', quantity: 2 }, { retailerProductId: '987654321', quantity: 1 }],
+      tracking: { utm: { source: 'instagram', campaign: 'summer' } },
     }),
   });
   const link = (await res.json()).data;

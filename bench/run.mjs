@@ -278,11 +278,11 @@ const CART = {
   retailer: 'walmart',
   intent: 'add_to_cart',
   products: [
-    { id: '123456789', quantity: 2 },
-    { id: '987654321', quantity: 1 },
-    { id: '555000111', quantity: 3 },
+    { retailerProductId: '123456789', quantity: 2 },
+    { retailerProductId: '987654321', quantity: 1 },
+    { retailerProductId: '555000111', quantity: 3 },
   ],
-  tracking: { utmSource: 'instagram', utmMedium: 'social', utmCampaign: 'summer grilling 24', utmContent: 'reel_42' },
+  tracking: { utm: { source: 'instagram', medium: 'social', campaign: 'summer grilling 24', content: 'reel_42' } },
 };
 
 async function api(url, key, method, path, body) {
@@ -313,7 +313,7 @@ async function expectRedirect(url, path, location, who) {
 async function seedOurs(w) {
   const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
   const link = await api(w.url, key, 'POST', '/v1/links', CART);
-  const qr2 = await api(w.url, key, 'POST', `/v1/links/${link.id}/qr-codes`, { name: 'Shelf talker' });
+  const qr2 = await api(w.url, key, 'POST', `/v1/links/${link.id}/qr-codes`, { identifier: 'shelf-talker', name: 'Shelf talker' });
   await expectRedirect(w.url, `/${link.shortId}`, link.targetUrl, w.name);
   return { key, link, qr: link.qrCode, qr2 };
 }
@@ -853,7 +853,7 @@ ${criterion.length
 ${criterion.map((c) => `| ${c.id} | ${fmtNs(c.ns)} | ${c.at.toISOString().slice(0, 16).replace('T', ' ')}Z |`).join('\n')}`
     : 'None yet: run `cargo bench --bench resolve --bench client --bench qr -- --warm-up-time 1 --measurement-time 3`.'}
 
-## Goals (issue 7)
+## Goals
 
 | goal | measured | met |
 |---|---|---|

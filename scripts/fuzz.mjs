@@ -98,40 +98,62 @@ const SEEDS = {
   validate_link: {
     walmart_cart: json(link({
       retailer: "walmart", intent: "add_to_cart",
-      products: [{ id: "945193065", quantity: 2 }, { id: "660768274" }],
+      products: [{ retailerProductId: "945193065", quantity: 2, backupProductIds: ["660768275", 123] }, { retailerProductId: "660768274" }],
       location: { storeId: "5678", zipCode: "94107" },
-      tracking: { utmSource: "instagram", utmCampaign: "summer sale & more", params: { ref: "bio" } },
+      tracking: { utm: { source: "instagram", campaign: "summer sale & more" }, tags: ["grilling", "q3"], params: { ref: "bio" } },
       options: { startsAt: "2026-05-20T07:19:00Z", expiresAt: "2026-06-01T00:00:00.250+02:00", maxClicks: 1000, forwardQuery: true },
       metadata: { campaign: "s1", tags: ["a", 1, null] },
-      defaultQrCode: { name: "Poster", size: 512, margin: 4, ec: "M", fg: "#1a237e", bg: "#fff" },
+      defaultQrCode: { name: "Poster", metadata: { wall: 2 }, style: { size: 512, margin: 4, ec: "M", fg: "#1a237e", bg: "#ffffff" } },
     })),
     walmart_offers: json(link({ retailer: "walmart", intent: "add_to_cart", products: [{ offerId: "A1B2C3D4E5", quantity: 3 }] })),
-    walmart_pdp: json(link({ retailer: "walmart", intent: "product_detail", products: [{ id: 945193065 }] })),
-    target_pdp: json(link({ retailer: "target", intent: "product_detail", products: [{ id: "12345678" }] })),
+    walmart_pdp: json(link({ retailer: "walmart", intent: "product_detail", products: [{ retailerProductId: 945193065 }] })),
+    walmart_custom: json(link({
+      retailer: "walmart", intent: "custom_url", customUrl: "https://example.com/promo", products: [{ retailerProductId: "1" }],
+    })),
+    target_pdp: json(link({ retailer: "target", intent: "product_detail", products: [{ retailerProductId: "12345678" }] })),
     target_cart: json(link({
-      retailer: "target", intent: "add_to_cart", products: [{ id: "1" }, { id: "2" }],
+      retailer: "target", intent: "add_to_cart", products: [{ retailerProductId: "1" }, { retailerProductId: "2" }],
       fallbackUrl: "https://www.target.com/c/grilling",
     })),
     instacart_list: json(link({
       retailer: "instacart", intent: "shopping_list", publicName: "Weeknight tacos",
-      products: [
-        { name: "tortillas", quantity: 2, unit: "package", brandFilters: ["Mission"] },
-        { name: "milk", measurements: [{ quantity: 0.5, unit: "Gallon" }, { quantity: 2, unit: "l" }], healthFilters: ["organic"] },
-        { name: "butter", upcs: ["012345678905"], displayText: "Kerrygold butter" },
-        { name: "eggs", productIds: [123, 456] },
-      ],
-      options: { expiresInDays: 30, partnerLinkbackUrl: "https://example.com/back", enablePantryItems: true },
+      options: {
+        instacart: {
+          shoppingList: {
+            title: "Tacos", imageUrl: "https://example.com/t.jpg", instructions: ["Warm the tortillas"],
+            lineItems: [
+              { name: "tortillas", quantity: 2, unit: "package", brandFilters: ["Mission"] },
+              { name: "milk", measurements: [{ quantity: 0.5, unit: "Gallon" }, { quantity: 2, unit: "l" }], healthFilters: ["organic"] },
+              { name: "butter", upcs: ["012345678905"], displayText: "Kerrygold butter" },
+              { name: "eggs", productIds: [123, 456] },
+            ],
+          },
+          expiresInDays: 30, partnerLinkbackUrl: "https://example.com/back", retailerKey: "safeway",
+        },
+      },
     })),
     instacart_recipe: json(link({
       retailer: "instacart", intent: "recipe",
-      products: [{ name: "flour", quantity: 2, unit: "cups" }],
-      options: { recipe: { servings: 4, cookingTime: 30, author: "Ann", instructions: ["Mix", "Bake"], imageUrl: "https://example.com/i.jpg" } },
+      options: {
+        instacart: {
+          recipe: {
+            servings: 4, cookingTime: 30, author: "Ann", instructions: ["Mix", "Bake"], imageUrl: "https://example.com/i.jpg",
+            ingredients: [{ name: "flour", quantity: 2, unit: "cups" }],
+          },
+          enablePantryItems: true,
+        },
+      },
     })),
     custom: json(link({
       retailer: "custom", intent: "custom_url", customUrl: "https://example.com/sale?x=1#top",
-      tracking: { utmSource: "newsletter", utmMedium: "email", utmTerm: "t", utmContent: "c", params: { "a[]": 1, "b.c": true } },
+      tracking: { utm: { source: "newsletter", medium: "email", term: "t", content: "c" }, params: { "a[]": 1, "b.c": true } },
     })),
     invalid: json({ projectId: "", retailer: "walmart", intent: "recipe", products: [{ id: "x", quantity: 0 }], utm_source: "ig" }),
+    rules: json(link({
+      retailer: "target", intent: "add_to_cart", customUrl: "https://example.com/",
+      products: [{ retailerProductId: "1", backupProductIds: ["1"] }, { retailerProductId: 1 }, { offerId: "A1" }],
+      tracking: { utm: { source: "a" }, params: { utm_source: "b" } },
+    })),
     not_object: "[1,2,3]",
   },
   record_decoder: {

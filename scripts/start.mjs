@@ -44,7 +44,7 @@ Create a Walmart cart link, then follow it:
 
   curl -s ${worker.url}/v1/links -H 'content-type: application/json' \\
     -H 'X-Incarts-API-Key: ${key}' \\
-    -d '{"projectId":"proj_123","name":"Summer grilling basket","retailer":"walmart","intent":"add_to_cart","products":[{"id":"123456789","quantity":2}]}'
+    -d '{"projectId":"proj_123","name":"Summer grilling basket","retailer":"walmart","intent":"add_to_cart","products":[{"retailerProductId":"123456789","quantity":2}]}'
 
   curl -si ${worker.url}/<shortId>     # 302 to the Walmart cart
 

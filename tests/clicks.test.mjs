@@ -1,4 +1,4 @@
-// Issue 4: every visit counted in the link's Durable Objects, bots and previews told apart,
+// Every visit counted in the link's Durable Objects, bots and previews told apart,
 // and the stats API.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,7 +68,11 @@ describe('click recording and stats', () => {
     assert.equal(count(d.breakdowns.referrer, '(none)'), 4);
     assert.equal(count(d.breakdowns.browser, 'instagram'), 10);
     assert.equal(count(d.breakdowns.os, 'ios'), 14);
-    assert.deepEqual(d.breakdowns.qrCode, [{ value: link.qrCode.id, clicks: 4 }]);
+    assert.deepEqual(d.breakdowns.qrCode, [{ value: 'default', qrId: link.qrCode.id, clicks: 4 }]);
+    for (const [name, list] of Object.entries(d.breakdowns)) {
+      if (name === 'qrCode') continue;
+      for (const item of list) assert.deepEqual(Object.keys(item).sort(), ['clicks', 'value'], name);
+    }
     assert.equal(d.series.reduce((a, b) => a + b.clicks, 0), d.clicks);
     assert.equal(d.uniqueVisitors, 2, 'one phone and one tablet, same IP');
     for (const list of Object.values(d.breakdowns)) {
@@ -129,14 +133,14 @@ describe('click recording and stats', () => {
     assert.equal(again.botClicks, 0);
   });
 
-  it('403 without stats:read or for another project; 400 on a bad range', async () => {
+  it('403 without stats:read, 404 for another project; 400 on a bad range', async () => {
     const link = await newLink();
     const noStats = await w.newKey({ scopes: ['links:read'] });
     let r = await w.api('GET', `/v1/links/${link.id}/stats`, { key: noStats });
     assert.equal(r.status, 403);
     const other = await w.newKey({ projects: ['proj_other'], scopes: ['stats:read'] });
     r = await w.api('GET', `/v1/links/${link.id}/stats`, { key: other });
-    assert.equal(r.status, 403);
+    assert.equal(r.status, 404);
     r = await w.api('GET', `/v1/links/${link.id}/stats?from=yesterday&granularity=week`);
     assert.equal(r.status, 400);
     assert.deepEqual(r.body.error.details.map((x) => x.key), ['from', 'granularity']);
@@ -192,7 +196,7 @@ describe('click batches as a shard receives them', () => {
       assert.equal(d.uniqueVisitors, unique);
       assert.equal(count(d.breakdowns.country, 'US'), clicks - 2);
       assert.equal(count(d.breakdowns.os, 'android'), 2);
-      assert.deepEqual(d.breakdowns.qrCode, [{ value: link.qrCode.id, clicks: 2 }]);
+      assert.deepEqual(d.breakdowns.qrCode, [{ value: 'default', qrId: link.qrCode.id, clicks: 2 }]);
       assert.equal(d.series.reduce((a, b) => a + b.clicks, 0), clicks);
     };
     let d = (await w.api('GET', `/v1/links/${link.id}/stats`)).body.data;

@@ -1,4 +1,4 @@
-// Issue 8: exactly-once writes, request limits, redirect safety, revocation, rate limiting.
+// Exactly-once writes, request limits, redirect safety, revocation, rate limiting.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -35,6 +35,13 @@ describe('exactly-once idempotency', () => {
     assert.equal(bad.status, 400);
     const good = await w.api('POST', '/v1/links', { body: walmartCart(), headers });
     assert.equal(good.status, 201);
+    // A business-rule refusal (422) is not stored either.
+    const ruleHeaders = { 'idempotency-key': 'fix-and-retry-0002' };
+    const rule = await w.api('POST', '/v1/links', { body: walmartCart({ intent: 'product_detail' }), headers: ruleHeaders });
+    assert.equal(rule.status, 422, rule.text);
+    const fixed = await w.api('POST', '/v1/links', { body: walmartCart({ intent: 'product_detail', products: [{ retailerProductId: '1' }] }), headers: ruleHeaders });
+    assert.equal(fixed.status, 201, fixed.text);
+    assert.equal(fixed.headers.get('idempotent-replayed'), null);
   });
 });
 
@@ -87,19 +94,21 @@ describe('redirect safety', () => {
       const body = { projectId: 'proj_123', name: 'loop', retailer: 'custom', intent: 'custom_url', customUrl: 'https://brand.example/' };
       body[field] = `http://${own.host}/abc2345`;
       const r = await w.api('POST', '/v1/links', { body });
-      assert.equal(r.status, 400);
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.body.error.code, 'unprocessable');
       assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [[field, 'redirect_loop']]);
     }
     const key = await w.newKey({ projects: ['proj_locked'] });
     const base = { projectId: 'proj_locked', name: 'x', retailer: 'custom', intent: 'custom_url' };
     let r = await w.api('POST', '/v1/links', { body: { ...base, customUrl: 'https://evil.example/' }, key });
-    assert.equal(r.status, 400);
-    assert.equal(r.body.error.details[0].code, 'host_not_allowed');
+    assert.equal(r.status, 422, r.text);
+    assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [['customUrl', 'host_not_allowed']]);
     r = await w.api('POST', '/v1/links', { body: { ...base, customUrl: 'https://shop.brand.example/p' }, key });
     assert.equal(r.status, 201, r.text);
     // Patching it to another host is refused and changes nothing.
     const p = await w.api('PATCH', `/v1/links/${r.body.data.id}`, { body: { customUrl: 'https://evil.example/' }, key });
-    assert.equal(p.status, 400);
+    assert.equal(p.status, 422, p.text);
+    assert.equal(p.body.error.details[0].code, 'host_not_allowed');
     const v = await w.visit(`/${r.body.data.shortId}`);
     assert.equal(v.headers.get('location'), 'https://shop.brand.example/p');
   });

@@ -62,16 +62,42 @@ export function useWorker({ vars = {} } = {}) {
   return w;
 }
 
-/** The seed's example request, with products. */
+/** The guide's Walmart cart example: three products, in the published request shape. */
 export function walmartCart(extra = {}) {
   return {
     projectId: 'proj_123',
     name: 'Summer grilling basket',
     retailer: 'walmart',
     intent: 'add_to_cart',
-    products: [{ id: '123456789', quantity: 2 }, { id: '987654321', quantity: 1 }, { id: '555000111', quantity: 3 }],
+    products: [
+      { retailerProductId: '123456789', quantity: 2 },
+      { retailerProductId: '987654321', quantity: 1 },
+      { retailerProductId: '555000111', quantity: 3 },
+    ],
     ...extra,
   };
+}
+
+/** Products as every response echoes them: `quantity` and `backupProductIds` always present. */
+export function echoed(products) {
+  return products.map((p) => ({ ...p, quantity: p.quantity ?? 1, backupProductIds: p.backupProductIds ?? [] }));
+}
+
+/**
+ * Polls a link's stats until `done(data)` holds (clicks are recorded after the redirect is
+ * answered), for at most 20 s; fails with the last answer otherwise.
+ */
+export async function statsWhen(w, id, done, query = '') {
+  const deadline = Date.now() + 20_000;
+  let last;
+  while (Date.now() < deadline) {
+    const r = await w.api('GET', `/v1/links/${id}/stats${query}`);
+    if (r.status !== 200) throw new Error(`stats: ${r.status} ${r.text}`);
+    last = r.body.data;
+    if (done(last)) return last;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new Error(`stats never settled: ${JSON.stringify(last)}`);
 }
 
 /** The path of a URL (`/abc1234?qr=1`). */

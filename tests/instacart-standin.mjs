@@ -1,9 +1,9 @@
-// A local stand-in for the Instacart Developer Platform, speaking its documented contract
-// (seed 002, RETAILERS.md): `POST /idp/v1/products/products_link` and
-// `POST /idp/v1/products/recipe`, bearer auth, `{"products_link_url": ...}` on success, and the
-// seed's 400 answers, in the single-error form (`{"error": {...}}`) for one problem and the
-// multiple-errors form (`{"errors": [...]}`) for several. Switches make it fail like a real
-// upstream can: 500, no answer at all, malformed JSON; `answerNext` queues one-off answers.
+// A local stand-in for the Instacart Developer Platform, speaking its documented contract:
+// `POST /idp/v1/products/products_link` and `POST /idp/v1/products/recipe`, bearer auth,
+// `{"products_link_url": ...}` on success, and its documented 400 answers, in the single-error
+// form (`{"error": {...}}`) for one problem and the multiple-errors form (`{"errors": [...]}`)
+// for several. Switches make it fail like a real upstream can: 500, no answer at all,
+// malformed JSON; `answerNext` queues one-off answers.
 // Every request is logged so tests can assert what reached "Instacart" (and what did not).
 import { createServer } from 'node:http';
 
@@ -18,7 +18,7 @@ const ROUTES = {
 const err = (message, code, key) => ({ message, code, ...(key ? { meta: { key } } : {}) });
 const MISSING = err('There were issues with your request', 9999);
 
-/** Instacart's checks of a request body (the seed's 400 table). Returns a list of errors. */
+/** Instacart's checks of a request body (its documented 400 answers). Returns a list of errors. */
 export function checkBody(route, body) {
   const { items } = ROUTES[route];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return [MISSING];

@@ -1,4 +1,4 @@
-// Issue 5: schedule, expiry, single use, disable, update, forward, list.
+// Schedule, expiry, single use, disable, update, forward, list.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { useWorker, walmartCart } from './harness.mjs';
@@ -56,10 +56,13 @@ describe('schedule and expiry', () => {
     assert.equal((await visit(link)).headers.get('location'), link.targetUrl);
   });
 
-  it('refuses inconsistent options with key paths', async () => {
-    const r = await w.api('POST', '/v1/links', { body: walmartCart({ options: { startsAt: '2030-01-02T00:00:00Z', expiresAt: '2030-01-01T00:00:00Z', maxClicks: 0, forwardQuery: 'yes' } }) });
-    assert.equal(r.status, 400);
-    assert.deepEqual(r.body.error.details.map((d) => d.key), ['options.expiresAt', 'options.maxClicks', 'options.forwardQuery']);
+  it('refuses malformed options and an expiry before the start with 400s at their key paths', async () => {
+    let r = await w.api('POST', '/v1/links', { body: walmartCart({ options: { startsAt: 'tomorrow', expiresAt: '2030-02-30T00:00:00Z', maxClicks: 0, forwardQuery: 'yes' } }) });
+    assert.equal(r.status, 400, r.text);
+    assert.deepEqual(r.body.error.details.map((d) => d.key), ['options.startsAt', 'options.expiresAt', 'options.maxClicks', 'options.forwardQuery']);
+    r = await w.api('POST', '/v1/links', { body: walmartCart({ options: { startsAt: '2030-01-02T00:00:00Z', expiresAt: '2030-01-01T00:00:00Z' } }) });
+    assert.equal(r.status, 400, r.text);
+    assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [['options.expiresAt', 'out_of_range']]);
   });
 });
 
@@ -100,8 +103,11 @@ describe('update', () => {
     assert.equal((await visit(link)).status, 410);
     assert.equal((await w.api('GET', `/v1/links/${link.id}`)).body.data.status, 'disabled');
 
-    p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { status: 'active', products: [{ id: '42', quantity: 3 }], name: 'Renamed' } });
+    p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { status: 'active', products: [{ retailerProductId: '42', quantity: 3 }], name: 'Renamed' } });
     assert.equal(p.status, 200, p.text);
+    assert.deepEqual(p.body.data.products, [{ retailerProductId: '42', quantity: 3, backupProductIds: [] }]);
+    assert.equal(p.body.data.createdAt, link.createdAt);
+    assert.ok(Date.parse(p.body.data.updatedAt) >= Date.parse(link.createdAt), p.body.data.updatedAt);
     const expected = 'https://www.walmart.com/sc/cart/addToCart?items=42_3';
     assert.equal(p.body.data.targetUrl, expected);
     assert.equal(p.body.data.name, 'Renamed');
@@ -109,30 +115,37 @@ describe('update', () => {
     assert.equal(p.body.data.qrCode.id, link.qrCode.id);
     assert.equal((await visit(link)).headers.get('location'), expected);
 
-    const bad = await w.api('PATCH', `/v1/links/${link.id}`, { body: { products: [{ id: '42', quantity: 0 }], customUrl: 'javascript:x', retailer: 'target', status: 'paused' } });
+    const bad = await w.api('PATCH', `/v1/links/${link.id}`, { body: { products: [{ retailerProductId: '42', quantity: 0 }], customUrl: 'javascript:x', retailer: 'target', status: 'paused' } });
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.error.details.map((d) => d.key).sort(), ['customUrl', 'products[0].quantity', 'retailer', 'status'].sort());
+    // The merged link is validated whole: a rule it would break is a 422, and changes nothing.
+    const rule = await w.api('PATCH', `/v1/links/${link.id}`, { body: { customUrl: 'https://brand.example/' } });
+    assert.equal(rule.status, 422, rule.text);
+    assert.deepEqual(rule.body.error.details.map((d) => [d.key, d.code]), [['customUrl', 'not_allowed']]);
+    const dup = await w.api('PATCH', `/v1/links/${link.id}`, { body: { products: [{ retailerProductId: '42', backupProductIds: ['42'] }] } });
+    assert.equal(dup.status, 422, dup.text);
+    assert.deepEqual(dup.body.error.details.map((d) => [d.key, d.code]), [['products[0].backupProductIds[0]', 'conflict']]);
     assert.equal((await visit(link)).headers.get('location'), expected);
     const g = await w.api('GET', `/v1/links/${link.id}`);
     assert.equal(g.body.data.targetUrl, expected);
     assert.equal(g.body.data.name, 'Renamed');
 
     // null removes an optional field (JSON merge patch).
-    p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { tracking: { utmSource: 'tv' } } });
+    p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { tracking: { utm: { source: 'tv' } } } });
     assert.equal(p.body.data.targetUrl, `${expected}&utm_source=tv`);
     p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { tracking: null } });
     assert.equal(p.body.data.targetUrl, expected);
     assert.equal(p.body.data.tracking, undefined);
   });
 
-  it('needs links:write and the retailer scope, same project; replays with Idempotency-Key', async () => {
+  it('needs links:write and the retailer scope; another project\'s link is not found; replays with Idempotency-Key', async () => {
     const link = await create({});
     const reader = await w.newKey({ scopes: ['links:read'] });
     assert.equal((await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'x' }, key: reader })).status, 403);
     const noRetailer = await w.newKey({ scopes: ['links:write'] });
     assert.equal((await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'x' }, key: noRetailer })).status, 403);
     const other = await w.newKey({ projects: ['proj_other'] });
-    assert.equal((await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'x' }, key: other })).status, 403);
+    assert.equal((await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'x' }, key: other })).status, 404);
     const headers = { 'idempotency-key': `patch-${link.id}` };
     const a = await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'Once' }, headers });
     const b = await w.api('PATCH', `/v1/links/${link.id}`, { body: { name: 'Once' }, headers });
@@ -144,7 +157,7 @@ describe('update', () => {
 
 describe('forwarding', () => {
   it('forwardQuery carries ?coupon= and utm_* through, after tracking; without it nothing is forwarded', async () => {
-    const fwd = await create({ options: { forwardQuery: true }, tracking: { utmCampaign: 'summer' } });
+    const fwd = await create({ options: { forwardQuery: true }, tracking: { utm: { campaign: 'summer' } } });
     let v = await visit(fwd, { query: '?coupon=SAVE10&utm_source=newsletter' });
     assert.equal(v.headers.get('location'), `${fwd.targetUrl}&coupon=SAVE10&utm_source=newsletter`);
     assert.ok(fwd.targetUrl.endsWith('utm_campaign=summer'));

@@ -1,4 +1,4 @@
-// Issue 8: the OpenAPI document (openapi.json, served at GET /v1/openapi.json) matches the
+// The OpenAPI document (openapi.json, served at GET /v1/openapi.json) matches the
 // routes in src/lib.rs, both ways, and real responses of the worker match its schemas
 // (validated with Ajv's JSON Schema 2020-12 validator, the dialect of OpenAPI 3.1).
 import { describe, it } from 'node:test';
@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { useWorker, walmartCart, pathOf } from './harness.mjs';
+import { useWorker, walmartCart, pathOf, statsWhen } from './harness.mjs';
 import { ROOT } from '../scripts/lib.mjs';
 
 const DOC = JSON.parse(readFileSync(join(ROOT, 'openapi.json'), 'utf8'));
+const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 // ---------------------------------------------------------------------------------------------
@@ -227,27 +228,24 @@ describe('real responses match the document', () => {
   });
 
   it('links: create, read, list, change, QR codes, stats', async () => {
+    const full = () => walmartCart({
+      products: [{ retailerProductId: '123456789', quantity: 2, backupProductIds: ['987654321', 555555555] }, { retailerProductId: 42 }],
+      location: { storeId: 2280, zipCode: '72712' },
+      tracking: { utm: { source: 'ig', medium: 'social', campaign: 'c', term: 't', content: 'x' }, tags: ['openapi', 'q3'], params: { ref: 'pk', n: 2, on: true } },
+      fallbackUrl: 'https://www.walmart.com/',
+      options: { startsAt: '2026-01-01T00:00:00Z', maxClicks: 100, forwardQuery: true },
+      metadata: { campaign: { id: 7 } },
+      defaultQrCode: { name: 'Shelf', metadata: { shelf: 3 }, style: { size: '256', ec: 'q', fg: '#1a237e' } },
+    });
     const created = await call('POST', '/v1/links', {
-      body: walmartCart({
-        location: { storeId: 2280 },
-        tracking: { utmSource: 'ig', params: { ref: 'pk', n: 2, on: true } },
-        options: { startsAt: '2026-01-01T00:00:00Z', maxClicks: 100, forwardQuery: true },
-        metadata: { campaign: { id: 7 } },
-        defaultQrCode: { name: 'Shelf', size: '256', ec: 'q', fg: '#1a237e' },
-      }),
+      body: full(),
       headers: { 'idempotency-key': 'openapi-test-0001', 'x-correlation-id': 'corr-openapi-1' },
     });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.headers.get('x-correlation-id'), 'corr-openapi-1');
     const id = created.body.data.id;
     const replay = await call('POST', '/v1/links', {
-      body: walmartCart({
-        location: { storeId: 2280 },
-        tracking: { utmSource: 'ig', params: { ref: 'pk', n: 2, on: true } },
-        options: { startsAt: '2026-01-01T00:00:00Z', maxClicks: 100, forwardQuery: true },
-        metadata: { campaign: { id: 7 } },
-        defaultQrCode: { name: 'Shelf', size: '256', ec: 'q', fg: '#1a237e' },
-      }),
+      body: full(),
       headers: { 'idempotency-key': 'openapi-test-0001' },
     });
     assert.equal(replay.status, 201, replay.text);
@@ -256,6 +254,9 @@ describe('real responses match the document', () => {
     assert.equal((await call('GET', `/v1/links/${id}`)).status, 200);
     const list = await call('GET', '/v1/links?projectId=proj_123&limit=1');
     assert.equal(list.status, 200, list.text);
+    const tagged = await call('GET', '/v1/links?projectId=proj_123&tag=openapi&limit=10');
+    assert.equal(tagged.status, 200, tagged.text);
+    assert.deepEqual(tagged.body.data.map((l) => l.id), [id]);
     const patched = await call('PATCH', `/v1/links/${id}`, {
       body: { name: 'Renamed', publicName: null, tracking: { params: { n: null } }, options: { maxClicks: null }, status: 'disabled' },
     });
@@ -266,10 +267,23 @@ describe('real responses match the document', () => {
     });
     assert.equal(merge.status, 200, merge.text);
 
-    const qr = await call('POST', `/v1/links/${id}/qr-codes`, { body: { name: 'Window', size: 1024, margin: '2', bg: '#fff' } });
+    const qrBody = { identifier: 'window-01', name: 'Window', metadata: { side: 'left' }, style: { size: 1024, margin: '2', bg: '#ffffff' } };
+    const qr = await call('POST', `/v1/links/${id}/qr-codes`, { body: qrBody, headers: { 'idempotency-key': 'openapi-qr-0001' } });
     assert.equal(qr.status, 201, qr.text);
+    const qrReplay = await call('POST', `/v1/links/${id}/qr-codes`, { body: qrBody, headers: { 'idempotency-key': 'openapi-qr-0001' } });
+    assert.equal(qrReplay.status, 201, qrReplay.text);
+    assert.equal(qrReplay.headers.get('idempotent-replayed'), 'true');
+    const dupQr = await call('POST', `/v1/links/${id}/qr-codes`, { body: { identifier: 'window-01', name: 'Again' } });
+    assert.equal(dupQr.status, 409, dupQr.text);
+    assert.equal(dupQr.body.error.code, 'duplicate_identifier');
     assert.equal((await call('GET', `/v1/links/${id}/qr-codes`)).status, 200);
-    assert.equal((await call('GET', `/v1/links/${id}/stats`)).status, 200);
+    // A scan, so the stats carry a QR code breakdown entry to check against its schema.
+    const scan = await w.visit(pathOf(qr.body.data.encodedUrl), { headers: { 'user-agent': PHONE } });
+    assert.equal(scan.status, 302);
+    await statsWhen(w, id, (d) => d.qrScans >= 1);
+    const stats = await call('GET', `/v1/links/${id}/stats`);
+    assert.equal(stats.status, 200);
+    assert.deepEqual(stats.body.data.breakdowns.qrCode, [{ value: 'window-01', qrId: qr.body.data.id, clicks: 1 }]);
     assert.equal((await call('GET', `/v1/links/${id}/stats?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&granularity=day`)).status, 200);
 
     // Shopper surfaces.
@@ -302,10 +316,17 @@ describe('real responses match the document', () => {
   });
 
   it('errors: validation, JSON, auth, scope, project, unknown link, method, media type, size, idempotency, correlation id', async () => {
-    const bad = await call('POST', '/v1/links', { body: { projectId: '', name: 'x'.repeat(161), retailer: 'amazon', products: [{ id: 'abc', quantity: 0 }], utm_source: 'x' } });
+    const bad = await call('POST', '/v1/links', { body: { projectId: '', name: 'x'.repeat(161), retailer: 'amazon', products: [{ retailerProductId: 'abc', quantity: 0 }], utm_source: 'x' } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'validation_failed');
     assert.ok(bad.body.error.details.length >= 4, bad.text);
+    const rule = await call('POST', '/v1/links', { body: walmartCart({ retailer: 'target' }) });
+    assert.equal(rule.status, 422, rule.text);
+    assert.equal(rule.body.error.code, 'unprocessable');
+    const ruleLink = await call('POST', '/v1/links', { body: walmartCart() });
+    assert.equal(ruleLink.status, 201, ruleLink.text);
+    const rulePatch = await call('PATCH', `/v1/links/${ruleLink.body.data.id}`, { body: { customUrl: 'https://brand.example/' } });
+    assert.equal(rulePatch.status, 422, rulePatch.text);
     const notJson = await call('POST', '/v1/links', { raw: '{"projectId":', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.error.code, 'invalid_json');
@@ -317,7 +338,7 @@ describe('real responses match the document', () => {
     assert.equal((await call('GET', '/v1/links?projectId=proj_other')).status, 403);
     assert.equal((await call('GET', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA')).status, 404);
     assert.equal((await call('GET', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA/stats')).status, 404);
-    assert.equal((await call('POST', '/v1/links/not-an-id/qr-codes', { body: { name: 'x' } })).status, 404);
+    assert.equal((await call('POST', '/v1/links/not-an-id/qr-codes', { body: { identifier: 'nowhere', name: 'x' } })).status, 404);
     assert.equal((await call('GET', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA/qr-codes')).status, 404);
     assert.equal((await call('PATCH', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA', { body: {} })).status, 404);
     const del = await call('DELETE', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA');
@@ -339,8 +360,11 @@ describe('real responses match the document', () => {
     assert.equal(stats.status, 400);
     const far = await call('GET', `/v1/links/${first.body.data.id}/stats?from=9999-12-31T23:30:00Z`);
     assert.equal(far.status, 400, far.text);
-    const qrBad = await call('POST', `/v1/links/${first.body.data.id}/qr-codes`, { body: { name: 'Pale', fg: '#eeeeee' } });
+    const qrBad = await call('POST', `/v1/links/${first.body.data.id}/qr-codes`, { body: { identifier: 'pale', name: 'Pale', style: { fg: '#eeeeee' } } });
     assert.equal(qrBad.status, 400);
+    const qrShape = await call('POST', `/v1/links/${first.body.data.id}/qr-codes`, { body: { identifier: 'a b', name: 'x' } });
+    assert.equal(qrShape.status, 400);
+    assert.equal(qrShape.body.error.details[0].key, 'identifier');
     assert.equal((await call('GET', '/v1/links?limit=0&cursor=nope')).status, 400);
   });
 });

@@ -1,4 +1,4 @@
-// Issue 3: QR images that scan (decoded with zbarimg, a decoder nobody here wrote), caching,
+// QR images that scan (decoded with zbarimg, a decoder nobody here wrote), caching,
 // named QR codes and scan attribution.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,31 +114,39 @@ describe('named QR codes and attribution', () => {
   before(ensureLink);
   it('403 without qr-codes:write, 201 with it, listed afterwards, each scannable and redirecting', async () => {
     const noQr = await w.newKey({ scopes: ['links:write', 'links:read', 'retailers:walmart'] });
-    let r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { name: 'Shelf tag' }, key: noQr });
+    let r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { identifier: 'shelf-tag', name: 'Shelf tag' }, key: noQr });
     assert.equal(r.status, 403);
     assert.equal((await w.api('GET', `/v1/links/${link.id}/qr-codes`, { key: noQr })).status, 403);
 
     const created = [];
-    for (const body of [{ name: 'Shelf tag' }, { name: 'Poster', size: 1024, ec: 'H', fg: '#0d47a1' }]) {
+    const bodies = [
+      { identifier: 'shelf-tag', name: 'Shelf tag' },
+      { identifier: 'Poster-2026', name: 'Poster', metadata: { store: 17, aisle: 'B' }, style: { size: 1024, ec: 'H', fg: '#0d47a1' } },
+    ];
+    for (const body of bodies) {
       r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body });
       assert.equal(r.status, 201, r.text);
       const q = r.body.data;
       assert.match(q.id, /^qr_[0-9A-Z]{26}$/);
       assert.equal(q.linkId, link.id);
+      assert.equal(q.identifier, body.identifier);
       assert.equal(q.name, body.name);
+      assert.deepEqual(q.metadata, body.metadata ?? {});
       assert.equal(q.isDefault, false);
       assert.equal(q.imageUrl, `${w.url}/qr/${q.id}`);
       assert.ok(q.encodedUrl.startsWith(link.shortLink + '?'), q.encodedUrl);
       created.push(q);
     }
-    assert.equal(created[1].style.size, 1024);
-    assert.equal(created[1].style.ec, 'H');
+    assert.deepEqual(created[0].style, { size: 512, margin: 4, ec: 'M', fg: '#000000', bg: '#ffffff' });
+    assert.deepEqual(created[1].style, { size: 1024, margin: 4, ec: 'H', fg: '#0d47a1', bg: '#ffffff' });
     const urls = new Set([link.qrCode.encodedUrl, ...created.map((q) => q.encodedUrl)]);
     assert.equal(urls.size, 3, 'every QR code has its own encoded URL');
 
     const list = await w.api('GET', `/v1/links/${link.id}/qr-codes`);
     assert.equal(list.status, 200);
     assert.deepEqual(list.body.data.map((q) => q.id), [link.qrCode.id, ...created.map((q) => q.id)]);
+    assert.deepEqual(list.body.data.map((q) => q.identifier), ['default', 'shelf-tag', 'Poster-2026']);
+    assert.deepEqual(list.body.data.slice(1), created);
     assert.equal(list.body.nextCursor, null);
 
     for (const q of created) {
@@ -154,25 +162,85 @@ describe('named QR codes and attribution', () => {
   });
 
   it('validates named QR codes and keeps other projects out', async () => {
-    let r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { name: '', fg: '#fff', size: 5 } });
+    const post = (body, opts = {}) => w.api('POST', `/v1/links/${link.id}/qr-codes`, { body, ...opts });
+    const keys = (r) => r.body.error.details.map((d) => d.key);
+    let r = await post({ identifier: 'bad-style', name: '', style: { fg: 'red', size: 5 } });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.body.error.details.map((d) => d.key), ['name', 'size', 'fg']);
-    r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: {} });
-    assert.deepEqual(r.body.error.details.map((d) => d.key), ['name']);
-    r = await w.api('POST', '/v1/links/lnk_01JZ4TDK6A0NV2HG6R3Q7E28Y9/qr-codes', { body: { name: 'x' } });
+    assert.equal(r.body.error.code, 'validation_failed');
+    assert.deepEqual(keys(r), ['name', 'style.size', 'style.fg']);
+    r = await post({});
+    assert.deepEqual(keys(r), ['identifier', 'name']);
+    for (const identifier of ['ab', 'a b', 'x'.repeat(65), 'shelf_tag', 'été', 42]) {
+      r = await post({ identifier, name: 'x' });
+      assert.equal(r.status, 400, `${identifier}: ${r.text}`);
+      assert.deepEqual(keys(r), ['identifier'], String(identifier));
+    }
+    for (const [body, key] of [
+      [{ identifier: 'big-meta', name: 'x', metadata: { blob: 'x'.repeat(4100) } }, 'metadata'],
+      [{ identifier: 'list-meta', name: 'x', metadata: [1] }, 'metadata'],
+      [{ identifier: 'long-name', name: 'n'.repeat(121) }, 'name'],
+      [{ identifier: 'flat-style', name: 'x', size: 256 }, 'size'],
+      [{ identifier: 'odd-style', name: 'x', style: { ec: 'X' } }, 'style.ec'],
+      [{ identifier: 'odd-style', name: 'x', style: { margin: 17 } }, 'style.margin'],
+      [{ identifier: 'odd-style', name: 'x', style: { bg: '#12345g' } }, 'style.bg'],
+      [{ identifier: 'odd-style', name: 'x', style: { shape: 'round' } }, 'style.shape'],
+    ]) {
+      r = await post(body);
+      assert.equal(r.status, 400, `${key}: ${r.text}`);
+      assert.deepEqual(keys(r), [key], key);
+    }
+    r = await w.api('POST', '/v1/links/lnk_01JZ4TDK6A0NV2HG6R3Q7E28Y9/qr-codes', { body: { identifier: 'nowhere', name: 'x' } });
     assert.equal(r.status, 404);
     const other = await w.newKey({ projects: ['proj_other'] });
-    r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { name: 'x' }, key: other });
-    assert.equal(r.status, 403);
+    r = await post({ identifier: 'other-project', name: 'x' }, { key: other });
+    assert.equal(r.status, 404, 'a link of another project is not found');
+  });
+
+  it('an identifier is unique within its link; "default" belongs to the default code', async () => {
+    const l = await w.api('POST', '/v1/links', { body: walmartCart() });
+    assert.equal(l.status, 201, l.text);
+    const id = l.body.data.id;
+    const post = (body) => w.api('POST', `/v1/links/${id}/qr-codes`, { body });
+    const first = await post({ identifier: 'flyer', name: 'Flyer' });
+    assert.equal(first.status, 201, first.text);
+    for (const identifier of ['flyer', 'default']) {
+      const r = await post({ identifier, name: 'Again' });
+      assert.equal(r.status, 409, `${identifier}: ${r.text}`);
+      assert.equal(r.body.error.code, 'duplicate_identifier');
+      assert.match(r.body.error.correlationId, /^req_/);
+    }
+    // Another link may use the same identifier.
+    const again = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { identifier: 'flyer', name: 'Flyer' } });
+    assert.equal(again.status, 201, again.text);
+    const list = await w.api('GET', `/v1/links/${id}/qr-codes`);
+    assert.deepEqual(list.body.data.map((q) => q.identifier), ['default', 'flyer']);
+  });
+
+  it('a link holds at most 50 QR codes, its default one included', async () => {
+    const key = await w.newKey(); // a key of its own: these calls do not eat into the others' rate
+    const l = await w.api('POST', '/v1/links', { body: walmartCart(), key });
+    assert.equal(l.status, 201, l.text);
+    const id = l.body.data.id;
+    for (let i = 1; i < 50; i++) {
+      const r = await w.api('POST', `/v1/links/${id}/qr-codes`, { body: { identifier: `code-${i}`, name: `Code ${i}` }, key });
+      assert.equal(r.status, 201, `${i}: ${r.text}`);
+    }
+    const r = await w.api('POST', `/v1/links/${id}/qr-codes`, { body: { identifier: 'code-50', name: 'One too many' }, key });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.body.error.code, 'limit_reached');
   });
 
   it('defaultQrCode sets the default code name and style', async () => {
     const r = await w.api('POST', '/v1/links', {
-      body: walmartCart({ defaultQrCode: { name: 'Package back', size: 256, margin: 2, ec: 'Q', fg: '#1b5e20', bg: '#ffffff' } }),
+      body: walmartCart({
+        defaultQrCode: { name: 'Package back', metadata: { print: 'run-7' }, style: { size: 256, margin: 2, ec: 'Q', fg: '#1b5e20', bg: '#ffffff' } },
+      }),
     });
     assert.equal(r.status, 201, r.text);
     const q = r.body.data.qrCode;
+    assert.equal(q.identifier, 'default');
     assert.equal(q.name, 'Package back');
+    assert.deepEqual(q.metadata, { print: 'run-7' });
     assert.deepEqual(q.style, { size: 256, margin: 2, ec: 'Q', fg: '#1b5e20', bg: '#ffffff' });
     const { bytes } = await image(pathOf(q.imageUrl));
     assert.equal(bytes.readUInt32BE(16), 256);

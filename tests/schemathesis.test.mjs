@@ -1,4 +1,4 @@
-// Issue 8: Schemathesis (PyPI; pinned in scripts/setup.mjs and tests/schemathesis.requirements.txt,
+// Schemathesis (PyPI; pinned in scripts/setup.mjs and tests/schemathesis.requirements.txt,
 // installed into .venv-test/ by `node scripts/setup.mjs --test`) tests the local worker from the
 // OpenAPI document it serves at /v1/openapi.json: every /v1 operation, 40+ generated examples
 // each, every check on (server errors, status codes, content types, headers and bodies against
@@ -60,7 +60,10 @@ it(`schemathesis ${PINNED} finds nothing wrong with the /v1 API`, { timeout: TIM
   while (keys.length < KEYS) keys.push(await w.newKey());
   const seeded = [
     walmartCart(),
-    { projectId: 'proj_123', name: 'Seeded recipe', retailer: 'instacart', intent: 'recipe', products: [{ name: 'eggs', quantity: 2 }] },
+    {
+      projectId: 'proj_123', name: 'Seeded recipe', retailer: 'instacart', intent: 'recipe',
+      options: { instacart: { recipe: { ingredients: [{ name: 'eggs', quantity: 2 }] } } },
+    },
     { projectId: 'proj_123', name: 'Seeded page', retailer: 'custom', intent: 'custom_url', customUrl: 'https://brand.example/p', options: { maxClicks: 5 } },
   ];
   const ids = [];
@@ -96,6 +99,7 @@ it(`schemathesis ${PINNED} finds nothing wrong with the /v1 API`, { timeout: TIM
       INCARTS_KEYS: keys.join(','),
       INCARTS_LINK_IDS: ids.join(','),
       NO_COLOR: '1',
+      PYTHONDONTWRITEBYTECODE: '1', // no tests/__pycache__ from loading the hooks
     },
   });
   rmSync(work, { recursive: true, force: true });

@@ -6,10 +6,11 @@
 - Real resources: the `linkId` path parameter gets the ids of links the test made first
   (INCARTS_LINK_IDS) as its examples, so operations on a link reach their logic, not only 404.
 - One more check, `positive_rejections_are_cross_field_rules`: a request that the document
-  says is valid may only be refused (400) for a rule that JSON Schema cannot state and that
-  the document names in prose (a repeated product, expiresAt before startsAt, QR colours that
-  do not scan, …). Where that can happen, tests/schemathesis.toml lets
-  `positive_data_acceptance` accept a 400, and this check decides whether the 400 was fair.
+  says is valid may only be refused with a 400 for a shape check that JSON Schema cannot state
+  and that the document names in prose (an id listed twice as a string and as a number,
+  mutually exclusive fields, expiresAt before startsAt, QR colours that do not scan, …).
+  Business rules answer 422, never 400. Where a 400 can happen, tests/schemathesis.toml lets
+  `positive_data_acceptance` accept it, and this check decides whether the 400 was fair.
 """
 
 import itertools
@@ -64,13 +65,13 @@ _QR_CONTRAST = lambda d: (  # noqa: E731
 )
 CROSS_FIELD_RULES = {
     ("POST", "/v1/links"): [
-        _code("duplicate"),  # a product, UPC or product id listed twice; a param repeating a utm field
+        _code("duplicate"),  # a backup, tag, UPC or product id listed twice ("1" and 1 are one id)
+        _code("conflict"),  # retailerProductId with offerId, upcs with productIds, measurements with quantity/unit
         _is("options.expiresAt", "out_of_range"),  # expiresAt must be after startsAt
-        _is("metadata", "too_large"),  # at most 4 KiB serialized
+        _ends("metadata", "too_large"),  # at most 4 KiB serialized (link and default QR code)
         _QR_CONTRAST,  # fg darker than bg, contrast at least 3:1
-        _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
     ],
-    ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST],
+    ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _is("metadata", "too_large")],
     ("GET", "/v1/links/{linkId}/stats"): [
         _is("to", "out_of_range"),  # to must be after from; the range ends by 9999-12-31T23:00Z
         _is("from", "out_of_range"),  # the range ends by 9999-12-31T23:00Z

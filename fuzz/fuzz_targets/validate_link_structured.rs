@@ -1,6 +1,8 @@
-//! `validate_link` on JSON objects built from the contract's real field names, so the fuzzer
-//! gets past the required-field and type checks at once and spends its time in the rules.
-//! Every field is absent, a realistic value, or any JSON value; unknown fields appear too.
+//! `validate_link` on JSON objects built from the API's real field names and nesting
+//! (products[].retailerProductId, tracking.utm, options.instacart.shoppingList.lineItems,
+//! defaultQrCode.style, …), so the fuzzer gets past the required-field and type checks at once
+//! and spends its time in the rules. Every field is absent, a realistic value, or any JSON
+//! value; unknown fields appear too.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -63,6 +65,10 @@ mod known {
     pub const EC: &[K] = &[K::S("L"), K::S("m"), K::S("Q"), K::S("H"), K::S("X")];
     pub const COLOUR: &[K] = &[K::S("#000000"), K::S("#fff"), K::S("1a237e"), K::S("#FFFFFF"), K::S("#777"), K::S("red")];
     pub const SERVINGS: &[K] = &[K::I(4), K::I(0), K::I(1000)];
+    pub const TAG: &[K] = &[K::S("grilling"), K::S("q3"), K::S("Grilling"), K::S(""), K::S("é🛒"), K::I(3),
+        K::S("tttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttttt")];
+    pub const RETAILER_KEY: &[K] = &[K::S("safeway"), K::S("costco_2-b"), K::S("bad key"), K::S(""), K::S("a&b=c")];
+    pub const IDENTIFIER: &[K] = &[K::S("default"), K::S("in-store-display"), K::S("ab"), K::S("a b")];
 }
 use known::*;
 
@@ -124,19 +130,13 @@ struct Measurement {
     extra: Option<(String, J)>,
 }
 
+/// A Walmart or Target product.
 #[derive(Arbitrary, Debug)]
 struct Product {
-    id: F,
+    retailer_product_id: F,
     offer_id: F,
     quantity: F,
-    name: F,
-    unit: F,
-    measurements: Option<Vec<Measurement>>,
-    upcs: F,
-    product_ids: F,
-    health_filters: F,
-    brand_filters: F,
-    display_text: F,
+    backup_product_ids: F,
     extra: Option<(String, J)>,
 }
 
@@ -147,13 +147,58 @@ enum Products {
     Any(J),
 }
 
+/// An Instacart line item (shopping list item or recipe ingredient).
+#[derive(Arbitrary, Debug)]
+struct LineItem {
+    name: F,
+    display_text: F,
+    quantity: F,
+    unit: F,
+    measurements: Option<Vec<Measurement>>,
+    upcs: F,
+    product_ids: F,
+    health_filters: F,
+    brand_filters: F,
+    extra: Option<(String, J)>,
+}
+
+#[derive(Arbitrary, Debug)]
+enum LineItems {
+    Absent,
+    Items(Vec<LineItem>),
+    Any(J),
+}
+
+#[derive(Arbitrary, Debug)]
+struct ShoppingList {
+    title: F,
+    image_url: F,
+    instructions: F,
+    line_items: LineItems,
+    extra: Option<(String, J)>,
+}
+
 #[derive(Arbitrary, Debug)]
 struct Recipe {
+    title: F,
+    image_url: F,
+    author: F,
     servings: F,
     cooking_time: F,
-    author: F,
     instructions: F,
-    image_url: F,
+    ingredients: LineItems,
+    extra: Option<(String, J)>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Instacart {
+    shopping_list: Option<ShoppingList>,
+    recipe: Option<Recipe>,
+    expires_in_days: F,
+    partner_linkback_url: F,
+    enable_pantry_items: F,
+    retailer_key: F,
+    extra: Option<(String, J)>,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -162,20 +207,24 @@ struct Options {
     expires_at: F,
     max_clicks: F,
     forward_query: F,
-    recipe: Option<Recipe>,
-    expires_in_days: F,
-    partner_linkback_url: F,
-    enable_pantry_items: F,
+    instacart: Option<Instacart>,
+    extra: Option<(String, J)>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Utm {
+    source: F,
+    medium: F,
+    campaign: F,
+    term: F,
+    content: F,
     extra: Option<(String, J)>,
 }
 
 #[derive(Arbitrary, Debug)]
 struct Tracking {
-    utm_source: F,
-    utm_medium: F,
-    utm_campaign: F,
-    utm_term: F,
-    utm_content: F,
+    utm: Option<Utm>,
+    tags: F,
     params: Option<Vec<(u8, F)>>,
     extra: Option<(String, J)>,
 }
@@ -187,13 +236,22 @@ struct Location {
 }
 
 #[derive(Arbitrary, Debug)]
-struct Qr {
-    name: F,
+struct Style {
     size: F,
     margin: F,
     ec: F,
     fg: F,
     bg: F,
+    extra: Option<(String, J)>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Qr {
+    name: F,
+    identifier: F,
+    metadata: Option<Vec<(String, J)>>,
+    style: Option<Style>,
+    extra: Option<(String, J)>,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -220,6 +278,102 @@ fn extra(obj: &mut Map<String, Value>, e: &Option<(String, J)>) {
     }
 }
 
+fn object(pairs: &[(String, J)]) -> Value {
+    Value::Object(pairs.iter().map(|(k, v)| (k.clone(), v.value())).collect())
+}
+
+impl Product {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        self.retailer_product_id
+            .put(&mut m, "retailerProductId", ITEM_ID);
+        self.offer_id.put(&mut m, "offerId", OFFER_ID);
+        self.quantity.put(&mut m, "quantity", QUANTITY);
+        self.backup_product_ids
+            .put(&mut m, "backupProductIds", ITEM_ID);
+        extra(&mut m, &self.extra);
+        Value::Object(m)
+    }
+}
+
+impl LineItem {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        self.name.put(&mut m, "name", TEXT);
+        self.display_text.put(&mut m, "displayText", TEXT);
+        self.quantity.put(&mut m, "quantity", QUANTITY);
+        self.unit.put(&mut m, "unit", UNIT);
+        if let Some(ms) = &self.measurements {
+            let ms = ms.iter().map(|x| {
+                let mut mm = Map::new();
+                x.quantity.put(&mut mm, "quantity", QUANTITY);
+                x.unit.put(&mut mm, "unit", UNIT);
+                extra(&mut mm, &x.extra);
+                Value::Object(mm)
+            });
+            m.insert("measurements".into(), Value::Array(ms.collect()));
+        }
+        self.upcs.put(&mut m, "upcs", UPC);
+        self.product_ids.put(&mut m, "productIds", PRODUCT_ID);
+        self.health_filters.put(&mut m, "healthFilters", HEALTH);
+        self.brand_filters.put(&mut m, "brandFilters", BRAND);
+        extra(&mut m, &self.extra);
+        Value::Object(m)
+    }
+}
+
+impl LineItems {
+    fn put(&self, obj: &mut Map<String, Value>, key: &str) {
+        match self {
+            LineItems::Absent => {}
+            LineItems::Items(items) => {
+                obj.insert(
+                    key.into(),
+                    Value::Array(items.iter().map(LineItem::to_json).collect()),
+                );
+            }
+            LineItems::Any(j) => {
+                obj.insert(key.into(), j.value());
+            }
+        }
+    }
+}
+
+impl Instacart {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(l) = &self.shopping_list {
+            let mut lm = Map::new();
+            l.title.put(&mut lm, "title", TEXT);
+            l.image_url.put(&mut lm, "imageUrl", URL);
+            l.instructions.put(&mut lm, "instructions", TEXT);
+            l.line_items.put(&mut lm, "lineItems");
+            extra(&mut lm, &l.extra);
+            m.insert("shoppingList".into(), Value::Object(lm));
+        }
+        if let Some(r) = &self.recipe {
+            let mut rm = Map::new();
+            r.title.put(&mut rm, "title", TEXT);
+            r.image_url.put(&mut rm, "imageUrl", URL);
+            r.author.put(&mut rm, "author", TEXT);
+            r.servings.put(&mut rm, "servings", SERVINGS);
+            r.cooking_time.put(&mut rm, "cookingTime", COUNT);
+            r.instructions.put(&mut rm, "instructions", TEXT);
+            r.ingredients.put(&mut rm, "ingredients");
+            extra(&mut rm, &r.extra);
+            m.insert("recipe".into(), Value::Object(rm));
+        }
+        self.expires_in_days.put(&mut m, "expiresInDays", COUNT);
+        self.partner_linkback_url
+            .put(&mut m, "partnerLinkbackUrl", URL);
+        self.enable_pantry_items
+            .put(&mut m, "enablePantryItems", BOOL);
+        self.retailer_key.put(&mut m, "retailerKey", RETAILER_KEY);
+        extra(&mut m, &self.extra);
+        Value::Object(m)
+    }
+}
+
 impl Link {
     fn to_json(&self) -> Value {
         let mut o = Map::new();
@@ -234,32 +388,8 @@ impl Link {
                 o.insert("products".into(), j.value());
             }
             Products::Items(items) => {
-                let items = items.iter().map(|p| {
-                    let mut m = Map::new();
-                    p.id.put(&mut m, "id", ITEM_ID);
-                    p.offer_id.put(&mut m, "offerId", OFFER_ID);
-                    p.quantity.put(&mut m, "quantity", QUANTITY);
-                    p.name.put(&mut m, "name", TEXT);
-                    p.unit.put(&mut m, "unit", UNIT);
-                    if let Some(ms) = &p.measurements {
-                        let ms = ms.iter().map(|x| {
-                            let mut mm = Map::new();
-                            x.quantity.put(&mut mm, "quantity", QUANTITY);
-                            x.unit.put(&mut mm, "unit", UNIT);
-                            extra(&mut mm, &x.extra);
-                            Value::Object(mm)
-                        });
-                        m.insert("measurements".into(), Value::Array(ms.collect()));
-                    }
-                    p.upcs.put(&mut m, "upcs", UPC);
-                    p.product_ids.put(&mut m, "productIds", PRODUCT_ID);
-                    p.health_filters.put(&mut m, "healthFilters", HEALTH);
-                    p.brand_filters.put(&mut m, "brandFilters", BRAND);
-                    p.display_text.put(&mut m, "displayText", TEXT);
-                    extra(&mut m, &p.extra);
-                    Value::Object(m)
-                });
-                o.insert("products".into(), Value::Array(items.collect()));
+                let items = items.iter().map(Product::to_json).collect();
+                o.insert("products".into(), Value::Array(items));
             }
         }
         self.custom_url.put(&mut o, "customUrl", URL);
@@ -276,30 +406,25 @@ impl Link {
             op.expires_at.put(&mut m, "expiresAt", DATE);
             op.max_clicks.put(&mut m, "maxClicks", COUNT);
             op.forward_query.put(&mut m, "forwardQuery", BOOL);
-            if let Some(r) = &op.recipe {
-                let mut rm = Map::new();
-                r.servings.put(&mut rm, "servings", SERVINGS);
-                r.cooking_time.put(&mut rm, "cookingTime", COUNT);
-                r.author.put(&mut rm, "author", TEXT);
-                r.instructions.put(&mut rm, "instructions", TEXT);
-                r.image_url.put(&mut rm, "imageUrl", URL);
-                m.insert("recipe".into(), Value::Object(rm));
+            if let Some(ic) = &op.instacart {
+                m.insert("instacart".into(), ic.to_json());
             }
-            op.expires_in_days.put(&mut m, "expiresInDays", COUNT);
-            op.partner_linkback_url
-                .put(&mut m, "partnerLinkbackUrl", URL);
-            op.enable_pantry_items
-                .put(&mut m, "enablePantryItems", BOOL);
             extra(&mut m, &op.extra);
             o.insert("options".into(), Value::Object(m));
         }
         if let Some(t) = &self.tracking {
             let mut m = Map::new();
-            t.utm_source.put(&mut m, "utmSource", UTM);
-            t.utm_medium.put(&mut m, "utmMedium", UTM);
-            t.utm_campaign.put(&mut m, "utmCampaign", UTM);
-            t.utm_term.put(&mut m, "utmTerm", UTM);
-            t.utm_content.put(&mut m, "utmContent", UTM);
+            if let Some(u) = &t.utm {
+                let mut um = Map::new();
+                u.source.put(&mut um, "source", UTM);
+                u.medium.put(&mut um, "medium", UTM);
+                u.campaign.put(&mut um, "campaign", UTM);
+                u.term.put(&mut um, "term", UTM);
+                u.content.put(&mut um, "content", UTM);
+                extra(&mut um, &u.extra);
+                m.insert("utm".into(), Value::Object(um));
+            }
+            t.tags.put(&mut m, "tags", TAG);
             if let Some(ps) = &t.params {
                 let mut pm = Map::new();
                 for (name, v) in ps {
@@ -312,17 +437,27 @@ impl Link {
             o.insert("tracking".into(), Value::Object(m));
         }
         if let Some(md) = &self.metadata {
-            let md = md.iter().map(|(k, v)| (k.clone(), v.value())).collect();
-            o.insert("metadata".into(), Value::Object(md));
+            o.insert("metadata".into(), object(md));
         }
         if let Some(q) = &self.default_qr_code {
             let mut m = Map::new();
             q.name.put(&mut m, "name", TEXT);
-            q.size.put(&mut m, "size", SIZE);
-            q.margin.put(&mut m, "margin", MARGIN);
-            q.ec.put(&mut m, "ec", EC);
-            q.fg.put(&mut m, "fg", COLOUR);
-            q.bg.put(&mut m, "bg", COLOUR);
+            // Not a field of defaultQrCode (its identifier is always "default"): refused.
+            q.identifier.put(&mut m, "identifier", IDENTIFIER);
+            if let Some(md) = &q.metadata {
+                m.insert("metadata".into(), object(md));
+            }
+            if let Some(st) = &q.style {
+                let mut sm = Map::new();
+                st.size.put(&mut sm, "size", SIZE);
+                st.margin.put(&mut sm, "margin", MARGIN);
+                st.ec.put(&mut sm, "ec", EC);
+                st.fg.put(&mut sm, "fg", COLOUR);
+                st.bg.put(&mut sm, "bg", COLOUR);
+                extra(&mut sm, &st.extra);
+                m.insert("style".into(), Value::Object(sm));
+            }
+            extra(&mut m, &q.extra);
             o.insert("defaultQrCode".into(), Value::Object(m));
         }
         extra(&mut o, &self.extra);

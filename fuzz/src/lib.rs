@@ -2,24 +2,49 @@
 //! of one domain entry point; a failed assertion is a crash libFuzzer reports and minimises.
 
 use in2carts_edge::domain::client::{classify, referrer_host, Device};
+use in2carts_edge::domain::error::Kind;
 use in2carts_edge::domain::link::validate_link;
 use in2carts_edge::domain::record::{RedirectRecord, Status, QR_PARAM};
-use in2carts_edge::domain::retailers::{append_params, destination, encode};
+use in2carts_edge::domain::retailers::{append_params, encode};
 use serde_json::Value;
 
-/// `validate_link` on any JSON value: problems always carry a code; a valid link's destination
-/// is an http(s) URL that keeps its scheme and gets every tracking parameter; the normalised
-/// fields a valid link stores validate again (they are re-validated on updates).
+/// Codes of business-rule problems (answered 422).
+const RULE_CODES: [&str; 7] = [
+    "conflict",
+    "duplicate",
+    "not_allowed",
+    "required",
+    "too_many",
+    "unsupported",
+    "unsupported_intent",
+];
+/// Codes only business rules use: never in a shape problem (answered 400).
+const RULE_ONLY_CODES: [&str; 3] = ["not_allowed", "unsupported", "unsupported_intent"];
+
+/// `validate_link` on any JSON value: problems always carry a code, and are all of one kind,
+/// with the codes of that kind; a valid link's destination is an http(s) URL that keeps its
+/// scheme and gets every tracking parameter; the normalised fields a valid link stores
+/// validate again (they are re-validated on updates).
 pub fn check_link(v: &Value) {
     match validate_link(v) {
-        Err(errors) => {
-            assert!(!errors.is_empty(), "Err without any problem");
-            for e in &errors {
+        Err(invalid) => {
+            assert!(!invalid.errors.is_empty(), "Err without any problem");
+            for e in &invalid.errors {
                 assert!(!e.code.is_empty(), "problem without a code: {e:?}");
+                match invalid.kind {
+                    Kind::Rule => assert!(
+                        RULE_CODES.contains(&e.code),
+                        "a business-rule problem with a shape code: {e:?}"
+                    ),
+                    Kind::Shape => assert!(
+                        !RULE_ONLY_CODES.contains(&e.code),
+                        "a shape problem with a business-rule code: {e:?}"
+                    ),
+                }
             }
         }
         Ok(spec) => {
-            if let Ok(dest) = destination(&spec) {
+            if let Ok(dest) = spec.destination() {
                 let scheme = if dest.starts_with("https://") {
                     "https://"
                 } else if dest.starts_with("http://") {
@@ -27,9 +52,9 @@ pub fn check_link(v: &Value) {
                 } else {
                     panic!("destination is not an http(s) URL: {dest:?}");
                 };
-                let full = append_params(&dest, &spec.tracking.0);
+                let full = append_params(&dest, &spec.tracking.params);
                 assert!(full.starts_with(scheme), "{dest:?} became {full:?}");
-                for (k, v) in &spec.tracking.0 {
+                for (k, v) in &spec.tracking.params {
                     let pair = format!("{}={}", encode(k), encode(v));
                     assert!(full.contains(&pair), "{pair:?} missing from {full:?}");
                 }

@@ -321,21 +321,32 @@ fn validate_products(
             normalised.push(item.clone());
             continue;
         };
-        let allowed: &[&str] = if rules.offers {
+        reject_unknown(
+            o,
             &[
                 "retailerProductId",
                 "offerId",
                 "quantity",
                 "backupProductIds",
-            ]
-        } else {
-            &["retailerProductId", "quantity", "backupProductIds"]
-        };
-        reject_unknown(o, allowed, &base, p);
+            ],
+            &base,
+            p,
+        );
         let id = product_id(o, "retailerProductId", &base, rules.id_name, p, true);
         let offer = if rules.offers {
             product_id(o, "offerId", &base, "offer id", p, false)
         } else {
+            if o.contains_key("offerId") {
+                p.rule(
+                    path(&base, "offerId"),
+                    "not_allowed",
+                    format!(
+                        "Seller offer ids are Walmart's; give this product's {} in \
+                         'retailerProductId'",
+                        rules.id_name
+                    ),
+                );
+            }
             None
         };
         let quantity = match o.get("quantity") {
@@ -354,7 +365,7 @@ fn validate_products(
             (Some(i), None) => Some(ProductRef::Item(i)),
             (None, Some(o)) => Some(ProductRef::Offer(o)),
             (None, None) => {
-                let offer_given = rules.offers && o.contains_key("offerId");
+                let offer_given = o.contains_key("offerId");
                 if !o.contains_key("retailerProductId") && !offer_given {
                     p.push(
                         path(&base, "retailerProductId"),
@@ -870,16 +881,10 @@ mod tests {
         assert_eq!(rules(v.clone()), vec![k("products", "unsupported")]);
         v["fallbackUrl"] = json!("https://www.target.com/");
         assert!(validate_link(&v).is_ok());
-        // Target takes no offer ids at all: that is the shape of a Target product.
+        // Target takes no seller offers: a well-formed product the retailer cannot use.
         let v = json!({"projectId": "p", "name": "n", "retailer": "target", "intent": "add_to_cart",
                        "products": [{"offerId": "AB"}]});
-        assert_eq!(
-            shape(v),
-            vec![
-                k("products[0].offerId", "unknown_field"),
-                k("products[0].retailerProductId", "required")
-            ]
-        );
+        assert_eq!(rules(v), vec![k("products[0].offerId", "not_allowed")]);
     }
 
     #[test]
