@@ -101,7 +101,7 @@ async fn update_link(
     link_id: &str,
     body: Value,
 ) -> Result<Written, ApiError> {
-    let mut link = load_link(store, &caller, link_id).await?;
+    let mut link = load_link(store, caller, link_id).await?;
     upgrade::link(&mut link.data);
 
     let Value::Object(patch) = &body else {

@@ -49,7 +49,7 @@ async fn create_qr(
     link_id: &str,
     body: Value,
 ) -> Result<Written, ApiError> {
-    let link = load_link(store, &caller, link_id).await?;
+    let link = load_link(store, caller, link_id).await?;
     let spec = validate_create(&body)?;
     if spec.identifier == DEFAULT_IDENTIFIER {
         return Err(duplicate(&spec.identifier));
@@ -89,6 +89,7 @@ async fn create_qr(
         marker: &added.marker,
         is_default: false,
         created_at: &created_at,
+        encoded_url: None,
     });
     let stored = StoredQr {
         data: qr.clone(),
