@@ -28,12 +28,20 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
         if let Some(short_id) = domain::ids::redirect_target(path) {
             return Ok(redirect::handle(req, &url, &env, &ctx, short_id, method == "GET").await);
         }
-        if let Some(qr_id) = domain::ids::qr_target(path) {
-            let resp = match http::qr_image::handle(&req, &url, &env, &ctx, qr_id).await {
-                Ok(resp) => resp,
-                Err(e) => plain_error(e, &Request::from(req)),
-            };
-            return Ok(resp.into());
+        match domain::ids::qr_path(path) {
+            Some(domain::ids::QrPath::Image(qr_id)) => {
+                let resp = match http::qr_image::handle(&req, &url, &env, &ctx, qr_id).await {
+                    Ok(resp) => resp,
+                    Err(e) => plain_error(e, &Request::from(req)),
+                };
+                return Ok(resp.into());
+            }
+            Some(domain::ids::QrPath::Printed(identifier)) => {
+                return Ok(
+                    redirect::printed(req, &url, &env, &ctx, identifier, method == "GET").await,
+                );
+            }
+            None => {}
         }
     }
     Ok(route(Request::from(req), env, ctx).await.into())
@@ -94,7 +102,12 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
             Ok(resp) => resp,
             Err(e) => e.into_response("-"),
         },
+        [word] | ["w", word] if domain::ids::is_reserved_segment(word) => redirect::not_found(),
         [short_id] if !short_id.is_empty() => match http::method_of(&req) {
+            Method::Get | Method::Head => redirect_routed(&req, &env, &ctx, short_id).await,
+            _ => method_not_allowed_page("GET, HEAD"),
+        },
+        ["w", short_id] if !short_id.is_empty() => match http::method_of(&req) {
             Method::Get | Method::Head => redirect_routed(&req, &env, &ctx, short_id).await,
             _ => method_not_allowed_page("GET, HEAD"),
         },
@@ -131,6 +144,8 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
         (["links"], Method::Post) => links::create(req, &cx).await,
         (["links"], Method::Get) => http::lifecycle::list(req, &cx).await,
         (["links"], _) => Err(method_not_allowed("GET, POST")),
+        (["links", "bulk"], Method::Post) => http::bulk::create(req, &cx).await,
+        (["links", "bulk"], _) => Err(method_not_allowed("POST")),
         (["links", id], Method::Get) => links::get(req, &cx, id).await,
         (["links", id], Method::Patch) => http::lifecycle::update(req, &cx, id).await,
         (["links", _], _) => Err(method_not_allowed("GET, PATCH")),

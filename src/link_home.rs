@@ -5,6 +5,8 @@
 //!   can be claimed exactly once;
 //! - the use counter of capped links (`options.maxClicks`), incremented atomically, so
 //!   concurrent shoppers can never both pass the cap;
+//! - named `p:{identifier}` instead, the claim of a printed QR code's identifier (unique across
+//!   the service, as `/qr/{identifier}` is one address): `PUT /claim` and `DELETE /claim`;
 //! - the link's QR codes (marker, id, identifier): a new code is added here, one request at a
 //!   time, so concurrent creates never share a marker or an identifier, never pass the cap,
 //!   and the record's marker list is always the table's (a record written by an update keeps
@@ -23,10 +25,23 @@ CREATE TABLE IF NOT EXISTS uses (k INTEGER PRIMARY KEY CHECK (k = 1), n INTEGER 
 CREATE TABLE IF NOT EXISTS qr (
   marker INTEGER PRIMARY KEY, id TEXT NOT NULL, identifier TEXT NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS claim (k INTEGER PRIMARY KEY CHECK (k = 1), owner TEXT NOT NULL);
 ";
 
-/// One QR code of the link, as `GET /qr` lists them and `POST /qr` adds them.
+/// A link's home record as its create writes it: the redirect record and the link's QR codes.
 #[derive(serde::Serialize, serde::Deserialize)]
+pub struct HomeCreate {
+    pub record: RedirectRecord,
+    pub qr: Vec<QrEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct Owner {
+    owner: String,
+}
+
+/// One QR code of the link, as `GET /qr` lists them and `POST /qr` adds them.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct QrEntry {
     pub marker: String,
     pub id: String,
@@ -90,12 +105,36 @@ impl DurableObject for LinkHome {
                 if create && self.record()?.is_some() {
                     return Response::error("short id taken", 409);
                 }
-                let Ok(mut rec) = serde_json::from_str::<RedirectRecord>(&body) else {
+                let parsed = if create {
+                    serde_json::from_str::<HomeCreate>(&body).ok()
+                } else {
+                    serde_json::from_str::<RedirectRecord>(&body)
+                        .ok()
+                        .map(|record| HomeCreate {
+                            record,
+                            qr: Vec::new(),
+                        })
+                };
+                let Some(HomeCreate {
+                    record: mut rec,
+                    qr,
+                }) = parsed
+                else {
                     return Response::error("not a redirect record", 400);
                 };
                 if create {
                     self.sql().exec("DELETE FROM qr", None)?;
-                    self.seed_qr(&rec)?;
+                    for e in &qr {
+                        self.sql().exec(
+                            "INSERT INTO qr (marker, id, identifier) VALUES (?, ?, ?)",
+                            vec![
+                                V::from(e.marker.parse::<i64>().unwrap_or(0)),
+                                V::from(e.id.as_str()),
+                                V::from(e.identifier.as_str()),
+                            ],
+                        )?;
+                    }
+                    rec.qr = self.qr_markers()?;
                 } else {
                     self.ensure_qr()?;
                     rec.qr = self.qr_markers()?;
@@ -103,6 +142,31 @@ impl DurableObject for LinkHome {
                 let json = serde_json::to_string(&rec)?;
                 self.put_record(&json)?;
                 Response::ok(json)
+            }
+            // Claims this object's name (a printed identifier) for `owner`: 200 when it is free
+            // or already the owner's, 409 when another owner holds it.
+            (Method::Put, "/claim") => {
+                let Ok(o) = serde_json::from_str::<Owner>(&req.text().await?) else {
+                    return Response::error("not an owner", 400);
+                };
+                match self.claim_owner()? {
+                    Some(current) if current != o.owner => Response::error("claimed", 409),
+                    Some(_) => Response::ok("ok"),
+                    None => {
+                        self.sql().exec(
+                            "INSERT INTO claim (k, owner) VALUES (1, ?)",
+                            vec![V::from(o.owner)],
+                        )?;
+                        Response::ok("ok")
+                    }
+                }
+            }
+            // Releases the claim, when `owner` holds it.
+            (Method::Delete, "/claim") => {
+                let owner = param("owner").unwrap_or_default();
+                self.sql()
+                    .exec("DELETE FROM claim WHERE owner = ?", vec![V::from(owner)])?;
+                Response::ok("ok")
             }
             (Method::Get, "/qr") => {
                 if self.record()?.is_none() {
@@ -203,6 +267,14 @@ impl LinkHome {
             .exec("SELECT json FROM record WHERE k = 1", None)?
             .to_array()?;
         Ok(rows.into_iter().next().map(|r| r.json))
+    }
+
+    fn claim_owner(&self) -> Result<Option<String>> {
+        let rows: Vec<Owner> = self
+            .sql()
+            .exec("SELECT owner FROM claim WHERE k = 1", None)?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| r.owner))
     }
 
     fn put_record(&self, json: &str) -> Result<()> {

@@ -50,23 +50,31 @@ impl DurableObject for ProjectIndex {
         };
         let sql = self.state.storage().sql();
         match (req.method(), url.path()) {
+            // One link and its tags (`Entry`), or several at once (`[Entry]`).
             (Method::Post, "/add") => {
-                let Ok(entry) = serde_json::from_str::<Entry>(&req.text().await?) else {
-                    return Response::error("not an entry", 400);
+                let body = req.text().await?;
+                let entries: Vec<Entry> = match serde_json::from_str::<Entry>(&body) {
+                    Ok(one) => vec![one],
+                    Err(_) => match serde_json::from_str::<Vec<Entry>>(&body) {
+                        Ok(many) => many,
+                        Err(_) => return Response::error("not an entry", 400),
+                    },
                 };
-                sql.exec(
-                    "INSERT OR IGNORE INTO links (id) VALUES (?)",
-                    vec![V::from(entry.id.as_str())],
-                )?;
-                sql.exec(
-                    "DELETE FROM tags WHERE id = ?",
-                    vec![V::from(entry.id.as_str())],
-                )?;
-                for tag in entry.tags {
+                for entry in entries {
                     sql.exec(
-                        "INSERT OR IGNORE INTO tags (tag, id) VALUES (?, ?)",
-                        vec![V::from(tag), V::from(entry.id.as_str())],
+                        "INSERT OR IGNORE INTO links (id) VALUES (?)",
+                        vec![V::from(entry.id.as_str())],
                     )?;
+                    sql.exec(
+                        "DELETE FROM tags WHERE id = ?",
+                        vec![V::from(entry.id.as_str())],
+                    )?;
+                    for tag in entry.tags {
+                        sql.exec(
+                            "INSERT OR IGNORE INTO tags (tag, id) VALUES (?, ?)",
+                            vec![V::from(tag), V::from(entry.id.as_str())],
+                        )?;
+                    }
                 }
                 Response::ok("ok")
             }

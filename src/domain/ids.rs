@@ -68,20 +68,52 @@ pub fn url_path(url: &str) -> &str {
     path.find(['?', '#']).map_or(path, |end| &path[..end])
 }
 
-/// The short id a visit addresses, when the path is a single segment that may be one
-/// (`/abc1234` or `/abc1234/`); `None` for the API, admin and QR surfaces and anything else.
-pub fn redirect_target(path: &str) -> Option<&str> {
-    let segment = path.strip_prefix('/')?;
-    let segment = segment.strip_suffix('/').unwrap_or(segment);
-    (!matches!(segment, "v1" | "qr" | "_admin") && is_plausible_short_id(segment))
-        .then_some(segment)
+/// First path segments that are routes, or were routes of the service brands are leaving,
+/// and so can never be short ids (compared without regard to ASCII case).
+pub const RESERVED_SEGMENTS: [&str; 10] = [
+    "v1", "w", "qr", "api", "admin", "app", "www", "link", "test", "_admin",
+];
+
+pub fn is_reserved_segment(s: &str) -> bool {
+    RESERVED_SEGMENTS.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
-/// The QR code id of a `/qr/{qrId}` path (one trailing slash allowed).
-pub fn qr_target(path: &str) -> Option<&str> {
+/// A short id a brand may choose (a vanity id, or one imported from codes already printed):
+/// 3–64 of `A-Z a-z 0-9 _ -`. Reserved words are refused separately (`is_reserved_segment`).
+pub fn is_chosen_short_id(s: &str) -> bool {
+    (3..=64).contains(&s.len()) && is_plausible_short_id(s)
+}
+
+/// The short id a visit addresses: `/{shortId}` (one trailing slash allowed) or the form
+/// printed on older codes, `/w/{shortId}`; `None` for the API, admin and QR surfaces and
+/// anything else.
+pub fn redirect_target(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segment = rest.strip_prefix("w/").unwrap_or(rest);
+    (!is_reserved_segment(segment) && is_plausible_short_id(segment)).then_some(segment)
+}
+
+/// What `/qr/{x}` addresses: one of our QR codes' images (`qr_` + ULID), or a printed QR
+/// code's identifier (any other segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QrPath<'a> {
+    Image(&'a str),
+    Printed(&'a str),
+}
+
+/// The target of a `/qr/{x}` path (one trailing slash allowed).
+pub fn qr_path(path: &str) -> Option<QrPath<'_>> {
     let id = path.strip_prefix("/qr/")?;
     let id = id.strip_suffix('/').unwrap_or(id);
-    (!id.is_empty() && !id.contains('/')).then_some(id)
+    if id.is_empty() || id.contains('/') {
+        return None;
+    }
+    Some(if id.starts_with("qr_") {
+        QrPath::Image(id)
+    } else {
+        QrPath::Printed(id)
+    })
 }
 
 /// `prefix` + ULID (Crockford base32), from a millisecond clock and 16 random bytes.
@@ -134,12 +166,32 @@ mod tests {
     }
 
     #[test]
-    fn qr_target_is_the_segment_after_qr() {
-        assert_eq!(qr_target("/qr/qr_01ABC"), Some("qr_01ABC"));
-        assert_eq!(qr_target("/qr/qr_01ABC/"), Some("qr_01ABC"));
+    fn qr_paths_are_images_or_printed_identifiers() {
+        assert_eq!(qr_path("/qr/qr_01ABC"), Some(QrPath::Image("qr_01ABC")));
+        assert_eq!(qr_path("/qr/qr_01ABC/"), Some(QrPath::Image("qr_01ABC")));
+        assert_eq!(
+            qr_path("/qr/in-store-display"),
+            Some(QrPath::Printed("in-store-display"))
+        );
         for other in ["/qr", "/qr/", "/qr//", "/qr/a/b", "/v1/qr/a", "/abc1234"] {
-            assert_eq!(qr_target(other), None, "{other}");
+            assert_eq!(qr_path(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn chosen_ids_and_reserved_words() {
+        for ok in ["c60F1Yf7c", "abc", "summer-sale_2026", &"x".repeat(64)] {
+            assert!(is_chosen_short_id(ok), "{ok}");
+        }
+        for bad in ["ab", "a.b", "a b", "ünï", &"x".repeat(65)] {
+            assert!(!is_chosen_short_id(bad), "{bad}");
+        }
+        for r in [
+            "v1", "w", "QR", "Api", "admin", "app", "www", "link", "test", "_admin",
+        ] {
+            assert!(is_reserved_segment(r), "{r}");
+        }
+        assert!(!is_reserved_segment("wine"));
     }
 
     #[test]
@@ -147,9 +199,19 @@ mod tests {
         assert_eq!(redirect_target("/abc1234"), Some("abc1234"));
         assert_eq!(redirect_target("/abc1234/"), Some("abc1234"));
         assert_eq!(redirect_target("/summer-grill_24"), Some("summer-grill_24"));
+        assert_eq!(redirect_target("/w/c60F1Yf7c"), Some("c60F1Yf7c"));
+        assert_eq!(redirect_target("/w/c60F1Yf7c/"), Some("c60F1Yf7c"));
+        assert_eq!(redirect_target("/wine"), Some("wine"));
         for other in [
             "/",
             "//",
+            "/w",
+            "/w/",
+            "/w/w",
+            "/w/qr",
+            "/w/a/b",
+            "/admin",
+            "/API",
             "/v1",
             "/v1/links",
             "/qr",

@@ -6,7 +6,8 @@
 //! registry's (`retailers`).
 
 use super::error::Invalid;
-use super::qr_code::{self, QrSpec};
+use super::ids::{is_chosen_short_id, is_reserved_segment};
+use super::qr_code::{self, QrSpec, DEFAULT_IDENTIFIER, MAX_QR_CODES};
 use super::retailers::instacart;
 use super::retailers::{
     self, Intent, NoDestination, Order, ProductRef, ProductRules, Retailer, Selection,
@@ -64,6 +65,10 @@ pub struct LinkSpec {
     pub options: LinkOptions,
     /// The default QR code (`defaultQrCode`, defaults filled in).
     pub default_qr: QrSpec,
+    /// A short id the caller chose (`shortId`), else one is drawn.
+    pub short_id: Option<String>,
+    /// QR codes already printed with their own address (`legacyQrCodes`): `/qr/{identifier}`.
+    pub printed_qr: Vec<QrSpec>,
     /// The Instacart page an Instacart shopping list or recipe is made from.
     pub instacart: Option<instacart::Page>,
     /// The request's fields as validated, normalised (product quantities and backups filled
@@ -89,7 +94,7 @@ impl LinkSpec {
     }
 }
 
-pub const TOP_LEVEL_FIELDS: [&str; 13] = [
+pub const TOP_LEVEL_FIELDS: [&str; 15] = [
     "projectId",
     "name",
     "retailer",
@@ -103,6 +108,8 @@ pub const TOP_LEVEL_FIELDS: [&str; 13] = [
     "tracking",
     "metadata",
     "defaultQrCode",
+    "shortId",
+    "legacyQrCodes",
 ];
 
 fn enum_field<T>(
@@ -182,6 +189,8 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
     );
     qr_code::metadata(obj, "", &mut p);
     let default_qr = qr_code::validate_default(obj, &mut p);
+    let short_id = validate_short_id(obj, &mut p);
+    let printed_qr = validate_printed_qr(obj, &mut p);
 
     if let (Some(r), Some(i)) = (retailer, intent) {
         let order = Order {
@@ -211,12 +220,91 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
             tracking,
             options,
             default_qr,
+            short_id,
+            printed_qr,
             instacart,
             fields,
         }),
         // Unreachable in practice: a missing required field was reported above.
         _ => Err(Invalid::shape(Vec::new())),
     }
+}
+
+/// `shortId`: a chosen id (3–64 of `A-Z a-z 0-9 _ -`, not a reserved word).
+fn validate_short_id(obj: &Map<String, Value>, p: &mut Problems) -> Option<String> {
+    let s = opt_string(obj, "shortId", "", 1, 64, p)?;
+    if !is_chosen_short_id(s) {
+        p.push(
+            "shortId",
+            "invalid_format",
+            "A short id is 3–64 of A-Z a-z 0-9 _ -",
+        );
+        return None;
+    }
+    if is_reserved_segment(s) {
+        p.rule(
+            "shortId",
+            "reserved",
+            format!("'{s}' is a reserved word and cannot be a short id"),
+        );
+        return None;
+    }
+    Some(s.to_string())
+}
+
+/// `legacyQrCodes`: QR codes already printed with `/qr/{identifier}`, each `{identifier,
+/// name}`; identifiers distinct here (and across the service, which the create checks).
+fn validate_printed_qr(obj: &Map<String, Value>, p: &mut Problems) -> Vec<QrSpec> {
+    let max = MAX_QR_CODES - 1;
+    let Some(items) = bounded_array(obj, "legacyQrCodes", "", (0, max), "QR codes", p) else {
+        return Vec::new();
+    };
+    let mut out: Vec<QrSpec> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let base = format!("legacyQrCodes[{i}]");
+        let Value::Object(o) = item else {
+            p.push(
+                &base,
+                "invalid_type",
+                format!("Must be an object, got {}", json_type(item)),
+            );
+            continue;
+        };
+        reject_unknown(o, &["identifier", "name"], &base, p);
+        let name = req_string(o, "name", &base, 1, qr_code::MAX_NAME, p);
+        let Some(identifier) = req_string(o, "identifier", &base, 1, 64, p) else {
+            continue;
+        };
+        let key = path(&base, "identifier");
+        if !qr_code::is_identifier(identifier) {
+            p.push(key, "invalid_format", "Must be 3–64 of A-Z a-z 0-9 and -");
+            continue;
+        }
+        if out.iter().any(|q| q.identifier == identifier) {
+            p.push(
+                key,
+                "duplicate",
+                format!("Identifier '{identifier}' is listed twice"),
+            );
+            continue;
+        }
+        if identifier == DEFAULT_IDENTIFIER {
+            p.rule(
+                key,
+                "reserved",
+                "'default' is the identifier of every link's default QR code",
+            );
+            continue;
+        }
+        if let Some(name) = name {
+            out.push(QrSpec {
+                identifier: identifier.to_string(),
+                name: name.to_string(),
+                ..QrSpec::default()
+            });
+        }
+    }
+    out
 }
 
 /// Rules that depend on the retailer/intent pair: business rules (422), not shape.
@@ -1098,6 +1186,56 @@ mod tests {
                 vec![k("products[0].retailerProductId", "invalid_type")]
             );
         }
+    }
+
+    #[test]
+    fn chosen_short_ids_and_printed_qr_codes() {
+        let mut v = walmart(json!([{"retailerProductId": "1"}]));
+        v["shortId"] = json!("c60F1Yf7c");
+        v["legacyQrCodes"] = json!([{"identifier": "in-store-display", "name": "Endcap"}]);
+        let spec = validate_link(&v).unwrap();
+        assert_eq!(spec.short_id.as_deref(), Some("c60F1Yf7c"));
+        assert_eq!(spec.printed_qr[0].identifier, "in-store-display");
+        assert_eq!(spec.printed_qr[0].name, "Endcap");
+        for bad in ["ab", "a.b", "ünï", "w", "qr"] {
+            v["shortId"] = json!(bad);
+            assert_eq!(
+                shape(v.clone()),
+                vec![k("shortId", "invalid_format")],
+                "{bad}"
+            );
+        }
+        for reserved in ["API", "admin", "www", "_admin", "Test"] {
+            v["shortId"] = json!(reserved);
+            assert_eq!(
+                rules(v.clone()),
+                vec![k("shortId", "reserved")],
+                "{reserved}"
+            );
+        }
+        v["shortId"] = json!("summer");
+        v["legacyQrCodes"] = json!([{"identifier": "a_b", "name": "x"},
+            {"identifier": "shelf", "name": "x"}, {"identifier": "shelf", "name": "y"},
+            {"identifier": "aisle"}, {"identifier": "cap", "name": "z", "size": 3}]);
+        assert_eq!(
+            shape(v.clone()),
+            vec![
+                k("legacyQrCodes[0].identifier", "invalid_format"),
+                k("legacyQrCodes[2].identifier", "duplicate"),
+                k("legacyQrCodes[3].name", "required"),
+                k("legacyQrCodes[4].size", "unknown_field"),
+            ]
+        );
+        v["legacyQrCodes"] = json!([{"identifier": "default", "name": "x"}]);
+        assert_eq!(
+            rules(v.clone()),
+            vec![k("legacyQrCodes[0].identifier", "reserved")]
+        );
+        let many: Vec<Value> = (0..50)
+            .map(|i| json!({"identifier": format!("code-{i}"), "name": "x"}))
+            .collect();
+        v["legacyQrCodes"] = Value::Array(many);
+        assert_eq!(shape(v), vec![k("legacyQrCodes", "invalid_length")]);
     }
 
     #[test]

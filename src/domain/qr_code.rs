@@ -195,6 +195,9 @@ pub struct QrInit<'a> {
     pub marker: &'a str,
     pub is_default: bool,
     pub created_at: &'a str,
+    /// The URL the code encodes, when it is not the short link with the code's marker (a
+    /// printed code's own address, `{base}/qr/{identifier}`).
+    pub encoded_url: Option<&'a str>,
 }
 
 /// The API object of a QR code. Its `encodedUrl` is the short link plus the QR code's
@@ -209,10 +212,11 @@ pub fn qr_object(q: &QrInit) -> Map<String, Value> {
         "imageUrl".into(),
         json!(format!("{}/qr/{}", q.base_url, q.qr_id)),
     );
-    m.insert(
-        "encodedUrl".into(),
-        json!(format!("{}?{QR_PARAM}={}", q.short_link, q.marker)),
-    );
+    let encoded = match q.encoded_url {
+        Some(u) => u.to_string(),
+        None => format!("{}?{QR_PARAM}={}", q.short_link, q.marker),
+    };
+    m.insert("encodedUrl".into(), json!(encoded));
     m.insert("isDefault".into(), json!(q.is_default));
     m.insert("metadata".into(), Value::Object(q.spec.metadata.clone()));
     m.insert("style".into(), style_json(&q.spec.style));

@@ -69,6 +69,22 @@ impl ApiError {
         self
     }
 
+    /// The error object of the envelope (`{"code", "message", "correlationId", "details"}`), as
+    /// a bulk create's per-item results carry it.
+    pub fn object(&self, correlation_id: &str) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("code".into(), self.code.into());
+        m.insert("message".into(), self.message.clone().into());
+        m.insert("correlationId".into(), correlation_id.into());
+        if !self.details.is_empty() {
+            m.insert(
+                "details".into(),
+                serde_json::to_value(&self.details).unwrap_or_default(),
+            );
+        }
+        serde_json::Value::Object(m)
+    }
+
     pub fn into_response(self, correlation_id: &str) -> Response {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]

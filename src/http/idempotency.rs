@@ -3,7 +3,7 @@
 
 use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
-use super::{json_data, read_json, valid_header_token, Ctx};
+use super::{json_data, read_json_within, valid_header_token, Ctx, MAX_BODY_BYTES};
 use crate::domain::ids::sha256_hex;
 use crate::idempotency::Begin;
 use crate::store::Store;
@@ -122,10 +122,25 @@ where
 /// then run `work` at most once per Idempotency-Key. `op` (method and path) is hashed with
 /// the body, so the same key with another request is refused.
 pub async fn write<F>(
+    req: Request,
+    cx: &Ctx,
+    scope: &str,
+    op: &str,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: AsyncFnOnce(&Store, &Caller, Value) -> Result<Written, ApiError>,
+{
+    write_within(req, cx, scope, op, MAX_BODY_BYTES, work).await
+}
+
+/// `write` for a body of up to `limit` bytes.
+pub async fn write_within<F>(
     mut req: Request,
     cx: &Ctx,
     scope: &str,
     op: &str,
+    limit: usize,
     work: F,
 ) -> Result<Response, ApiError>
 where
@@ -135,7 +150,7 @@ where
     let caller = authenticate(&req, &store, &cx.env).await?;
     caller.require_scope(scope)?;
     let idem = idempotency_key(&req)?;
-    let body = read_json(&mut req).await?;
+    let body = read_json_within(&mut req, limit).await?;
     let request_hash = sha256_hex(format!("{op}\n{body}").as_bytes());
     once(
         &cx.env,

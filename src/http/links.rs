@@ -5,14 +5,17 @@ use super::errors::ApiError;
 use super::idempotency::{write, Written};
 use super::lifecycle::representation_now;
 use super::{json_data, now_ms, random16, random_bytes, Ctx};
+use crate::domain::error::FieldError;
 use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
 use crate::domain::link::{validate_link, LinkSpec};
-use crate::domain::qr_code::{qr_object, QrInit, DEFAULT_MARKER};
+use crate::domain::qr_code::{qr_object, QrInit, QrSpec, DEFAULT_MARKER};
 use crate::domain::record::RedirectRecord;
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
-use crate::store::{durable, Store, StoredLink, StoredQr};
-use serde_json::{json, Value};
+use crate::store::durable::{HomeCreate, QrEntry};
+use crate::store::{durable, PrintedQr, Store, StoredLink, StoredQr};
+use futures_util::future::join_all;
+use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
 pub async fn create(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
@@ -33,33 +36,91 @@ async fn create_link(
     body: Value,
 ) -> Result<Written, ApiError> {
     let spec = validate_link(&body)?;
+    let created = create_from_spec(cx, store, caller, &spec, true).await?;
+    Ok(Written {
+        status: 201,
+        data: created.body,
+        location: Some(format!("/v1/links/{}", created.link_id)),
+    })
+}
+
+/// A created link: its id, what its project index needs, and its representation (JSON).
+pub struct Created {
+    pub link_id: String,
+    pub project_id: String,
+    pub tags: Vec<String>,
+    pub body: String,
+}
+
+/// Creates a validated link: authorisation, destination, the claims of its short id and
+/// printed QR identifiers, then storage. With `index`, the link joins its project's index
+/// here; a bulk create indexes its links together instead.
+pub async fn create_from_spec(
+    cx: &Ctx,
+    store: &Store,
+    caller: &Caller,
+    spec: &LinkSpec,
+    index: bool,
+) -> Result<Created, ApiError> {
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
-    check_destinations(cx, &spec)?;
-    let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
+    check_destinations(cx, spec)?;
+    let (dest, warnings) = resolve_destination(cx, store, spec).await?;
     let target_url = append_params(&dest, &spec.tracking.params);
 
     let now = now_ms();
     let link_id = ulid_id("lnk_", now, random16()?);
-    let qr_id = ulid_id("qr_", now, random16()?);
-    let qr_codes = vec![qr_id.clone()];
-    let record = redirect_record(&spec, &link_id, &target_url, &qr_codes);
-    // The link's home object is written first: it claims the short id (strongly consistent)
-    // and lets a redirect resolve before KV has replicated the record.
-    let (short_id, record) = claim_short_id(&cx.env, &record).await?;
+    // The default code (marker 1), then the printed ones (2, 3, …).
+    let mut codes: Vec<(String, &QrSpec)> =
+        vec![(ulid_id("qr_", now, random16()?), &spec.default_qr)];
+    for q in &spec.printed_qr {
+        codes.push((ulid_id("qr_", now, random16()?), q));
+    }
+    let entries: Vec<QrEntry> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, q))| QrEntry {
+            marker: (i + 1).to_string(),
+            id: id.clone(),
+            identifier: q.identifier.clone(),
+        })
+        .collect();
+    let qr_ids: Vec<String> = codes.iter().map(|(id, _)| id.clone()).collect();
+    let record = redirect_record(spec, &link_id, &target_url, &qr_ids);
+
+    // Claims first, each strongly consistent: the printed identifiers (unique across the
+    // service), then the short id, in the link's home object, which also lets a redirect
+    // resolve before KV has replicated the record.
+    claim_printed(&cx.env, spec, &link_id).await?;
+    let (short_id, record) = match claim_short_id(&cx.env, spec, &record, &entries).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            release_printed(&cx.env, spec, &link_id).await;
+            return Err(e);
+        }
+    };
     let created_at = format_rfc3339(now);
     let short_link = format!("{}/{}", cx.base_url, short_id);
 
-    let qr = qr_object(&QrInit {
-        base_url: &cx.base_url,
-        qr_id: &qr_id,
-        link_id: &link_id,
-        spec: &spec.default_qr,
-        short_link: &short_link,
-        marker: DEFAULT_MARKER,
-        is_default: true,
-        created_at: &created_at,
-    });
+    let objects: Vec<Map<String, Value>> = codes
+        .iter()
+        .zip(&entries)
+        .map(|((qr_id, q), e)| {
+            let printed = e.marker != DEFAULT_MARKER;
+            let encoded = printed.then(|| format!("{}/qr/{}", cx.base_url, q.identifier));
+            qr_object(&QrInit {
+                base_url: &cx.base_url,
+                qr_id,
+                link_id: &link_id,
+                spec: q,
+                short_link: &short_link,
+                marker: &e.marker,
+                is_default: !printed,
+                created_at: &created_at,
+                encoded_url: encoded.as_deref(),
+            })
+        })
+        .collect();
 
     let mut data = spec.fields.clone();
     data.insert("id".into(), json!(link_id));
@@ -69,7 +130,9 @@ async fn create_link(
     data.insert("shortId".into(), json!(short_id));
     data.insert("shortLink".into(), json!(short_link));
     data.insert("targetUrl".into(), json!(target_url));
-    data.insert("qrCode".into(), Value::Object(qr.clone()));
+    if let Some(default) = objects.first() {
+        data.insert("qrCode".into(), Value::Object(default.clone()));
+    }
     data.insert("createdAt".into(), json!(created_at));
     data.insert("updatedAt".into(), json!(created_at));
     if !warnings.is_empty() {
@@ -84,26 +147,105 @@ async fn create_link(
         starts_at: spec.options.starts_at,
         expires_at: spec.options.expires_at,
         max_clicks: spec.options.max_clicks,
-        qr_codes,
+        qr_codes: qr_ids,
     };
-    let stored_qr = StoredQr {
-        data: qr,
-        link_id: link_id.clone(),
-        project_id: spec.project_id.clone(),
-    };
-    // The redirect record is written last: once a short id resolves, everything behind it exists.
-    store.put_qr(&qr_id, &stored_qr).await?;
+    // The redirect records are written last: once an address resolves, everything behind it
+    // exists.
+    let qr_writes = objects.into_iter().map(|data| {
+        let qr_id = data
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let q = StoredQr {
+            data,
+            link_id: link_id.clone(),
+            project_id: spec.project_id.clone(),
+        };
+        async move { store.put_qr(&qr_id, &q).await }
+    });
+    for r in join_all(qr_writes).await {
+        r?;
+    }
     store.put_link(&link_id, &stored).await?;
+    let printed_writes = entries.iter().skip(1).map(|e| {
+        let rec = PrintedQr {
+            short_id: short_id.clone(),
+            marker: e.marker.clone(),
+        };
+        async move { store.put_printed_qr(&e.identifier, &rec).await }
+    });
+    for r in join_all(printed_writes).await {
+        r?;
+    }
     store.put_redirect(&short_id, &record).await?;
-    durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+    if index {
+        durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+    }
 
     let body =
         serde_json::to_string(&representation_now(&cx.env, &stored, now).await).unwrap_or_default();
-    Ok(Written {
-        status: 201,
-        data: body,
-        location: Some(format!("/v1/links/{link_id}")),
+    Ok(Created {
+        link_id,
+        project_id: spec.project_id.clone(),
+        tags: spec.tracking.tags.clone(),
+        body,
     })
+}
+
+/// Claims every printed identifier of the link (in parallel); when one is another link's,
+/// releases the others and answers 409 `duplicate_identifier` at its key.
+async fn claim_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) -> Result<(), ApiError> {
+    if spec.printed_qr.is_empty() {
+        return Ok(());
+    }
+    let claims = join_all(
+        spec.printed_qr
+            .iter()
+            .map(|q| durable::claim_printed(env, &q.identifier, link_id)),
+    )
+    .await;
+    let mut taken = Vec::new();
+    let mut failed = false;
+    for (i, c) in claims.iter().enumerate() {
+        match c {
+            Ok(true) => {}
+            Ok(false) => taken.push(FieldError::new(
+                format!("legacyQrCodes[{i}].identifier"),
+                "duplicate_identifier",
+                format!(
+                    "The QR identifier '{}' is already used by another link",
+                    spec.printed_qr[i].identifier
+                ),
+            )),
+            Err(_) => failed = true,
+        }
+    }
+    if taken.is_empty() && !failed {
+        return Ok(());
+    }
+    release_printed(env, spec, link_id).await;
+    if failed {
+        return Err(ApiError::internal());
+    }
+    let mut e = ApiError::new(
+        409,
+        "duplicate_identifier",
+        "A printed QR identifier is already used by another link",
+    );
+    e.details = taken;
+    Err(e)
+}
+
+/// Gives back the printed identifiers this link claimed (best effort: a claim left behind only
+/// keeps an identifier of a link that was never created).
+async fn release_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) {
+    let _ = join_all(
+        spec.printed_qr
+            .iter()
+            .map(|q| durable::release_printed(env, &q.identifier, link_id)),
+    )
+    .await;
 }
 
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
@@ -218,13 +360,41 @@ pub fn redirect_record(
     }
 }
 
-/// Draws short ids until the link's home object accepts one (a collision is astronomically
-/// rare, but the claim makes it impossible). Returns the id and the record as stored.
+/// Claims the link's short id in its home object: the chosen one (409 `short_id_taken` when
+/// another link holds it), else drawn until one is free (a collision is astronomically rare,
+/// but the claim makes it impossible). Returns the id and the record as stored.
 async fn claim_short_id(
     env: &worker::Env,
+    spec: &LinkSpec,
     record: &RedirectRecord,
+    entries: &[QrEntry],
 ) -> Result<(String, RedirectRecord), ApiError> {
-    let json = serde_json::to_string(record).map_err(|_| ApiError::internal())?;
+    let create = HomeCreate {
+        record: record.clone(),
+        qr: entries.to_vec(),
+    };
+    let json = serde_json::to_string(&create).map_err(|_| ApiError::internal())?;
+    let parse = |stored: String| {
+        serde_json::from_str::<RedirectRecord>(&stored).map_err(|_| ApiError::internal())
+    };
+    if let Some(id) = &spec.short_id {
+        return match durable::put_home_record(env, id, &json, true).await? {
+            Some(stored) => Ok((id.clone(), parse(stored)?)),
+            None => {
+                let mut e = ApiError::new(
+                    409,
+                    "short_id_taken",
+                    format!("The short id '{id}' is already taken"),
+                );
+                e.details = vec![FieldError::new(
+                    "shortId",
+                    "short_id_taken",
+                    "Choose another short id, or leave it out to get one drawn",
+                )];
+                Err(e)
+            }
+        };
+    }
     let key = super::short_id_key(env);
     for _ in 0..5 {
         let mut bytes = [0u8; 32];
@@ -233,8 +403,7 @@ async fn claim_short_id(
             continue;
         };
         if let Some(stored) = durable::put_home_record(env, &id, &json, true).await? {
-            let rec = serde_json::from_str(&stored).map_err(|_| ApiError::internal())?;
-            return Ok((id, rec));
+            return Ok((id, parse(stored)?));
         }
     }
     Err(ApiError::internal())

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bulk;
 pub mod errors;
 pub mod idempotency;
 pub mod instacart;
@@ -123,6 +124,8 @@ text-align:center}}h1{{font-size:1.4rem}}</style></head><body><main><h1>{title}<
 
 /// Largest request body the admin API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest body of a bulk create (up to 100 links).
+pub const MAX_BULK_BODY_BYTES: usize = 1024 * 1024;
 /// How much of an oversized chunked upload is read (and discarded) before answering 413.
 const MAX_DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
@@ -130,6 +133,14 @@ const MAX_DRAIN_BYTES: usize = 8 * 1024 * 1024;
 /// `MAX_BODY_BYTES` (refused from `Content-Length` before reading), `invalid_json` for
 /// anything serde cannot parse (including nesting deeper than its recursion limit).
 pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError> {
+    read_json_within(req, MAX_BODY_BYTES).await
+}
+
+/// `read_json` with another size limit.
+pub async fn read_json_within(
+    req: &mut Request,
+    limit: usize,
+) -> Result<serde_json::Value, ApiError> {
     let headers = req.headers();
     if let Some(ct) = headers.get("content-type").ok().flatten() {
         let mime = ct
@@ -151,11 +162,11 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
     }
     // Read chunk by chunk and stop at the limit: a body without Content-Length (chunked) is
-    // never held in memory beyond MAX_BODY_BYTES.
+    // never held in memory beyond the limit.
     let mut bytes = Vec::new();
     if let Ok(mut stream) = req.stream() {
         use futures_util::StreamExt;
@@ -163,7 +174,7 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
             let chunk = chunk.map_err(|_| {
                 ApiError::new(400, "invalid_json", "The request body could not be read")
             })?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            if bytes.len() + chunk.len() > limit {
                 // Let the rest of the upload pass without keeping it (bounded), so the
                 // connection is left in a clean state for the client's next request.
                 let mut skipped = bytes.len() + chunk.len();
@@ -173,7 +184,7 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
                         _ => break,
                     }
                 }
-                return Err(too_large());
+                return Err(too_large(limit));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -187,11 +198,11 @@ pub async fn read_json(req: &mut Request) -> Result<serde_json::Value, ApiError>
     })
 }
 
-fn too_large() -> ApiError {
+fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         413,
         "payload_too_large",
-        format!("Request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        format!("Request bodies are limited to {limit} bytes"),
     )
 }
 

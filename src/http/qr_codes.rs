@@ -89,6 +89,7 @@ async fn create_qr(
         marker: &added.marker,
         is_default: false,
         created_at: &created_at,
+        encoded_url: None,
     });
     let stored = StoredQr {
         data: qr.clone(),

@@ -8,8 +8,8 @@
 use super::{now_ms, shopper_page, stats, text_response};
 use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
-use crate::domain::record::{RedirectRecord, Status};
-use crate::store::{durable, fast};
+use crate::domain::record::{RedirectRecord, Status, QR_PARAM};
+use crate::store::{durable, fast, PrintedQr};
 use wasm_bindgen::prelude::*;
 use worker::{web_sys, Cache, Context, Env, Headers, Response};
 
@@ -48,6 +48,43 @@ pub async fn handle(
         }
     }
     answer(req, url, env, ctx, record, status, now, is_get)
+}
+
+/// `GET /qr/{identifier}`: a printed QR code. Its record (one KV read) names the link and the
+/// code's scan marker; the visit is then the link's, as a scan of that code (the marker goes
+/// first in the query, where a visitor's own `qr=` cannot displace it). An identifier KV does
+/// not know is the 404 page, with no Durable Object call.
+pub async fn printed(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    identifier: &str,
+    is_get: bool,
+) -> web_sys::Response {
+    if !crate::domain::qr_code::is_identifier(identifier) {
+        return not_found().into();
+    }
+    let printed: PrintedQr = match fast::printed_qr_raw(env, identifier).await {
+        Ok(Some(raw)) => match std::str::from_utf8(&raw)
+            .ok()
+            .and_then(|s| serde_json::from_str(s).ok())
+        {
+            Some(p) => p,
+            None => return not_found().into(),
+        },
+        Ok(None) => return not_found().into(),
+        Err(_) => return unavailable().into(),
+    };
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scan_url = match query {
+        Some(q) if !q.is_empty() => format!("{base}?{QR_PARAM}={}&{q}", printed.marker),
+        _ => format!("{base}?{QR_PARAM}={}", printed.marker),
+    };
+    handle(req, &scan_url, env, ctx, &printed.short_id, is_get).await
 }
 
 /// The answer from a record KV returned, without awaiting anything: the entry module's

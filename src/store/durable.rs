@@ -3,7 +3,7 @@
 
 use crate::domain::retailers::encode;
 use crate::http::errors::ApiError;
-pub use crate::link_home::{QrAdded, QrEntry};
+pub use crate::link_home::{HomeCreate, QrAdded, QrEntry};
 use worker::{Env, Method, Request, RequestInit};
 
 pub const LINK_HOME_BINDING: &str = "LINK_HOME";
@@ -36,9 +36,48 @@ fn home(short_id: &str) -> String {
     format!("s:{short_id}")
 }
 
-/// Writes a link's authoritative redirect record. With `create`, claims the short id:
-/// `Ok(None)` when another link already holds it. Answers the record as stored (its QR
-/// markers are the home object's own), which is what KV must hold.
+/// The object that holds the claim of a printed QR identifier.
+fn printed(identifier: &str) -> String {
+    format!("p:{identifier}")
+}
+
+/// Claims a printed QR identifier for a link: `false` when another link holds it.
+pub async fn claim_printed(env: &Env, identifier: &str, link_id: &str) -> Result<bool, ApiError> {
+    let body = serde_json::json!({ "owner": link_id }).to_string();
+    let (status, _) = call(
+        env,
+        LINK_HOME_BINDING,
+        &printed(identifier),
+        Method::Put,
+        "/claim",
+        Some(&body),
+    )
+    .await?;
+    match status {
+        200 => Ok(true),
+        409 => Ok(false),
+        _ => Err(ApiError::internal()),
+    }
+}
+
+/// Releases a printed QR identifier claimed by a link whose create did not finish.
+pub async fn release_printed(env: &Env, identifier: &str, link_id: &str) -> Result<(), ApiError> {
+    call(
+        env,
+        LINK_HOME_BINDING,
+        &printed(identifier),
+        Method::Delete,
+        &format!("/claim?owner={}", encode(link_id)),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes a link's authoritative redirect record. With `create` (the body is then a
+/// `HomeCreate`), claims the short id: `Ok(None)` when another link already holds it.
+/// Answers the record as stored (its QR markers are the home object's own), which is what KV
+/// must hold.
 pub async fn put_home_record(
     env: &Env,
     short_id: &str,
@@ -199,6 +238,33 @@ pub async fn index_link(
     tags: &[String],
 ) -> Result<(), ApiError> {
     let body = serde_json::json!({"id": link_id, "tags": tags}).to_string();
+    let (status, _) = call(
+        env,
+        PROJECTS_BINDING,
+        project_id,
+        Method::Post,
+        "/add",
+        Some(&body),
+    )
+    .await?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(ApiError::internal())
+    }
+}
+
+/// Adds several links of one project to its index in one call: `(link id, tags)`.
+pub async fn index_links(
+    env: &Env,
+    project_id: &str,
+    links: &[(&str, &[String])],
+) -> Result<(), ApiError> {
+    let entries: Vec<serde_json::Value> = links
+        .iter()
+        .map(|(id, tags)| serde_json::json!({"id": id, "tags": tags}))
+        .collect();
+    let body = serde_json::Value::Array(entries).to_string();
     let (status, _) = call(
         env,
         PROJECTS_BINDING,

@@ -43,8 +43,20 @@ pub async fn redirect_raw(env: &Env, short_id: &str) -> Result<Option<Vec<u8>>, 
 /// The KV read behind `redirect_raw`, not awaited: a promise of the record's bytes (an
 /// `ArrayBuffer`) or null.
 pub fn redirect_read(env: &Env, short_id: &str) -> Result<js_sys::Promise, JsValue> {
+    cached_read(env, &key::redirect(short_id))
+}
+
+/// The record of a printed QR code (`/qr/{identifier}`), read as the redirect's is.
+pub async fn printed_qr_raw(env: &Env, identifier: &str) -> Result<Option<Vec<u8>>, JsValue> {
+    let value = JsFuture::from(cached_read(env, &key::printed_qr(identifier))?).await?;
+    Ok(value
+        .dyn_ref::<js_sys::ArrayBuffer>()
+        .map(|b| js_sys::Uint8Array::new(b).to_vec()))
+}
+
+fn cached_read(env: &Env, key: &str) -> Result<js_sys::Promise, JsValue> {
     let ns: KvNamespace = BINDING
         .with(|b| js_sys::Reflect::get(env, b))?
         .unchecked_into();
-    BYTES_CACHED.with(|opts| ns.get_with(&key::redirect(short_id), opts))
+    BYTES_CACHED.with(|opts| ns.get_with(key, opts))
 }

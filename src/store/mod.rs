@@ -33,6 +33,9 @@ pub(crate) mod key {
     pub fn instacart_url(content_hash: &str) -> String {
         format!("ic:{content_hash}")
     }
+    pub fn printed_qr(identifier: &str) -> String {
+        format!("p:{identifier}")
+    }
 }
 
 /// An API key as stored: only the SHA-256 of the key is ever kept (it is the KV key).
@@ -80,6 +83,16 @@ pub struct StoredQr {
     pub project_id: String,
 }
 
+/// A printed QR code (`/qr/{identifier}`): the link it belongs to (by short id) and its scan
+/// marker in that link's redirect record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintedQr {
+    #[serde(rename = "s")]
+    pub short_id: String,
+    #[serde(rename = "m")]
+    pub marker: String,
+}
+
 /// A page URL that Instacart returned, cached under the hash of the content that determines
 /// it (`retailers::instacart::content_hash`), as Instacart asks: reused, not regenerated.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,6 +134,10 @@ impl Store {
 
     pub async fn put_redirect(&self, short_id: &str, rec: &RedirectRecord) -> Result<(), ApiError> {
         self.put_json(&key::redirect(short_id), rec, None).await
+    }
+
+    pub async fn put_printed_qr(&self, identifier: &str, rec: &PrintedQr) -> Result<(), ApiError> {
+        self.put_json(&key::printed_qr(identifier), rec, None).await
     }
 
     pub async fn link(&self, link_id: &str) -> Result<Option<StoredLink>, ApiError> {
