@@ -25,8 +25,9 @@ pub const BATCH_STALE_MS: u64 = 10 * BATCH_WINDOW_MS;
 pub const BUSY_WINDOW_VISITS: usize = 50;
 /// The oldest a batch gets before delivery (its first visit's wait).
 pub const MAX_BATCH_AGE_MS: u64 = 1000;
-/// Most events in one delivery to a shard (bounds the call and the statement); a batch that
-/// holds this many is delivered at once.
+/// Most count rows, and most visitor rows, in one delivery to a shard (bounds the call and the
+/// statement; `batch_parts` cuts a larger batch); a batch that holds this many events is
+/// delivered at once.
 pub const MAX_EVENTS_PER_CALL: usize = 1000;
 /// Most bytes of one delivered batch. A shard stores a batch as one SQL parameter, and Durable
 /// Object SQLite refuses values over 2 MB (`SQLITE_TOOBIG`, the whole batch lost): a batch
