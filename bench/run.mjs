@@ -860,7 +860,11 @@ ${criterion.map((c) => `| ${c.id} | ${fmtNs(c.ns)} | ${c.at.toISOString().slice(
 ${goals.map(([g, m, ok]) => `| ${g} | ${m} | ${ok === null ? '–' : ok ? 'yes' : '**no**'} |`).join('\n')}
 ${warnings.length ? `\n## Warnings\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
 
-  writeFileSync(CFG.out, md);
+  // The robustness section is measured by hand (its commands are in it), not by this script:
+  // kept as it is.
+  const previous = existsSync(CFG.out) ? readFileSync(CFG.out, 'utf8') : '';
+  const kept = previous.indexOf('\n## Robustness');
+  writeFileSync(CFG.out, kept >= 0 ? `${md.trimEnd()}\n${previous.slice(kept)}` : md);
   console.log(md);
   log(`wrote ${relative(process.cwd(), CFG.out) || CFG.out}`);
 }

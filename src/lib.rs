@@ -137,23 +137,27 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
     if let Err(e) = http::check_request_bounds(&req) {
         return with_correlation(e.into_response(&cx.correlation_id), &cx.correlation_id);
     }
-    let method = http::method_of(&req);
+    // HEAD is answered as GET wherever GET is; the runtime sends the headers without the body.
+    let method = match http::method_of(&req) {
+        Method::Head => Method::Get,
+        m => m,
+    };
     let result = match (rest, method) {
-        (["openapi.json"], Method::Get | Method::Head) => Ok(http::openapi::serve()),
+        (["openapi.json"], Method::Get) => Ok(http::openapi::serve()),
         (["openapi.json"], _) => Err(method_not_allowed("GET, HEAD")),
         (["links"], Method::Post) => links::create(req, &cx).await,
         (["links"], Method::Get) => http::lifecycle::list(req, &cx).await,
-        (["links"], _) => Err(method_not_allowed("GET, POST")),
+        (["links"], _) => Err(method_not_allowed("GET, HEAD, POST")),
         (["links", "bulk"], Method::Post) => http::bulk::create(req, &cx).await,
         (["links", "bulk"], _) => Err(method_not_allowed("POST")),
         (["links", id], Method::Get) => links::get(req, &cx, id).await,
         (["links", id], Method::Patch) => http::lifecycle::update(req, &cx, id).await,
-        (["links", _], _) => Err(method_not_allowed("GET, PATCH")),
+        (["links", _], _) => Err(method_not_allowed("GET, HEAD, PATCH")),
         (["links", id, "qr-codes"], Method::Post) => qr_codes::create(req, &cx, id).await,
         (["links", id, "qr-codes"], Method::Get) => qr_codes::list(req, &cx, id).await,
-        (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, POST")),
+        (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, HEAD, POST")),
         (["links", id, "stats"], Method::Get) => http::stats::get(req, &cx, id).await,
-        (["links", _, "stats"], _) => Err(method_not_allowed("GET")),
+        (["links", _, "stats"], _) => Err(method_not_allowed("GET, HEAD")),
         _ => Err(ApiError::not_found("Route")),
     };
     let resp = result.unwrap_or_else(|e| e.into_response(&cx.correlation_id));

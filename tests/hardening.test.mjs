@@ -1,4 +1,4 @@
-// Exactly-once writes, request limits, redirect safety, revocation, rate limiting.
+// Exactly-once writes, request limits, HEAD, redirect safety, revocation, rate limiting.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -45,6 +45,39 @@ describe('exactly-once idempotency', () => {
   });
 });
 
+describe('HEAD', () => {
+  it('answers every GET route of the API as GET does, without a body', async () => {
+    const link = (await w.api('POST', '/v1/links', { body: walmartCart() })).body.data;
+    const paths = [
+      `/v1/links/${link.id}`,
+      '/v1/links?projectId=proj_123&limit=2',
+      `/v1/links/${link.id}/qr-codes`,
+      `/v1/links/${link.id}/stats`,
+      '/v1/openapi.json',
+      '/v1/links/lnk_01JZ4TDK6A0NV2HG6R3Q7E28Y9',
+    ];
+    for (const path of paths) {
+      const get = await w.api('GET', path);
+      const head = await w.api('HEAD', path);
+      assert.equal(head.status, get.status, path);
+      assert.equal(head.text, '', `${path}: no body`);
+      assert.equal(head.headers.get('content-type'), get.headers.get('content-type'), path);
+      assert.ok(head.headers.get('x-correlation-id'), path);
+    }
+    assert.equal((await w.api('GET', `/v1/links/${link.id}`)).status, 200);
+    // HEAD is authenticated like GET.
+    const anonymous = await w.api('HEAD', `/v1/links/${link.id}`, { key: '' });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.text, '');
+    // Where GET is not allowed, neither is HEAD; Allow names HEAD wherever GET is.
+    for (const [path, allow] of [[`/v1/links/${link.id}`, 'GET, HEAD, PATCH'], ['/v1/links', 'GET, HEAD, POST'], [`/v1/links/${link.id}/qr-codes`, 'GET, HEAD, POST']]) {
+      const r = await w.api('PUT', path, { body: {} });
+      assert.equal(r.status, 405, path);
+      assert.equal(r.headers.get('allow'), allow, path);
+    }
+  });
+});
+
 describe('limits', () => {
   it('2 MiB body → 413; form body → 415; DELETE on a read-only path → 405 with Allow; deep JSON → 400', async () => {
     const big = JSON.stringify(walmartCart({ metadata: { blob: 'x'.repeat(2 * 1024 * 1024) } }));
@@ -56,11 +89,11 @@ describe('limits', () => {
     assert.equal(r.body.error.code, 'unsupported_media_type');
     r = await w.api('DELETE', '/v1/links/lnk_01JZ4TDK6A0NV2HG6R3Q7E28Y9');
     assert.equal(r.status, 405);
-    assert.equal(r.headers.get('allow'), 'GET, PATCH');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD, PATCH');
     assert.equal(r.body.error.code, 'method_not_allowed');
     r = await w.api('DELETE', '/v1/links/lnk_01JZ4TDK6A0NV2HG6R3Q7E28Y9/stats');
     assert.equal(r.status, 405);
-    assert.equal(r.headers.get('allow'), 'GET');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD');
     const deep = '{"metadata":' + '{"a":'.repeat(300) + '1' + '}'.repeat(300) + '}';
     r = await w.api('POST', '/v1/links', { raw: deep, headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 400);

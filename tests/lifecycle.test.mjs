@@ -1,6 +1,7 @@
 // Schedule, expiry, single use, disable, update, forward, list.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { useWorker, walmartCart } from './harness.mjs';
 
 const w = useWorker();
@@ -70,9 +71,11 @@ describe('single use', () => {
   it('12 concurrent shoppers after a preview bot and a HEAD: exactly one reaches the destination', async () => {
     const link = await create({ options: { maxClicks: 1 }, fallbackUrl: 'https://www.walmart.com/used' });
     const bot = await visit(link, { headers: { 'user-agent': 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)' } });
-    assert.equal(bot.headers.get('location'), link.targetUrl);
+    assert.equal(bot.status, 200);
+    assert.equal(bot.headers.get('location'), null);
     const head = await visit(link, { method: 'HEAD' });
-    assert.equal(head.headers.get('location'), link.targetUrl);
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('location'), null);
     const results = await Promise.all(Array.from({ length: 12 }, () => visit(link)));
     const locations = results.map((r) => r.headers.get('location'));
     assert.equal(locations.filter((l) => l === link.targetUrl).length, 1, JSON.stringify(locations));
@@ -84,6 +87,87 @@ describe('single use', () => {
     assert.equal(p.body.data.status, 'active');
     assert.equal((await visit(link)).headers.get('location'), link.targetUrl);
     assert.equal((await visit(link)).headers.get('location'), 'https://www.walmart.com/used');
+  });
+
+  it('bots, link previews, tools, no User-Agent and HEAD get a neutral page, never the destination, and use nothing up', async () => {
+    const publicName = 'Tom\'s <grill> & "kit"';
+    const link = await create({ publicName, options: { maxClicks: 1 }, fallbackUrl: 'https://brand.example/used' });
+    const title = 'Tom&#39;s &lt;grill&gt; &amp; &quot;kit&quot;';
+    const clients = [
+      { headers: { 'user-agent': 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)' } },
+      { headers: { 'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' } },
+      { headers: { 'user-agent': 'WhatsApp/2.23.20.0 A' } },
+      { headers: { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' } },
+      { headers: { 'user-agent': 'curl/8.5.0' } },
+      { headers: { 'user-agent': 'Wget/1.21.4' } },
+      { headers: { 'user-agent': 'python-requests/2.32.3' } },
+      { headers: { 'user-agent': '' } },
+      { method: 'HEAD' },
+      { method: 'HEAD', headers: { 'user-agent': 'curl/8.5.0' } },
+    ];
+    const host = new URL(link.targetUrl).host;
+    const check = async (res, what) => {
+      assert.equal(res.status, 200, what);
+      assert.equal(res.headers.get('x-robots-tag'), 'noindex', what);
+      assert.match(res.headers.get('content-type'), /^text\/html/, what);
+      assert.equal(res.headers.get('cache-control'), 'no-store', what);
+      for (const [name, value] of res.headers) {
+        assert.ok(!value.includes(host), `${what}: ${name} names the destination`);
+        assert.ok(!value.includes('brand.example'), `${what}: ${name} names the fallback`);
+      }
+      const body = await res.text();
+      assert.ok(!body.includes(host) && !body.includes('brand.example'), `${what}: the body names a destination`);
+      return body;
+    };
+    const answers = await Promise.all(clients.map((c) => w.visit(`/${link.shortId}`, { method: c.method, headers: { 'user-agent': '', ...c.headers } })));
+    for (let i = 0; i < clients.length; i++) {
+      const what = JSON.stringify(clients[i]);
+      const body = await check(answers[i], what);
+      if (clients[i].method === 'HEAD') assert.equal(body, '', `${what}: HEAD has no body`);
+      else {
+        assert.ok(body.includes(`<meta property="og:title" content="${title}">`), `${what}: ${body}`);
+        assert.ok(body.includes(`<title>${title}</title>`), what);
+        assert.ok(body.includes('<meta name="robots" content="noindex">'), what);
+      }
+    }
+    // No User-Agent header at all (fetch always sends one).
+    const bare = await new Promise((resolve, reject) => {
+      http.get(`${w.url}/${link.shortId}`, (res) => {
+        let body = '';
+        res.on('data', (c) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location, body }));
+      }).on('error', reject);
+    });
+    assert.equal(bare.status, 200);
+    assert.equal(bare.location, undefined);
+    assert.ok(bare.body.includes(`content="${title}"`) && !bare.body.includes(host));
+
+    // None of them used the link: its one shopper still gets the destination, the next the
+    // fallback. Used up, the others get what any visitor gets: the fallback.
+    assert.equal((await visit(link)).headers.get('location'), link.targetUrl);
+    assert.equal((await visit(link)).headers.get('location'), 'https://brand.example/used');
+    const late = await w.visit(`/${link.shortId}`, { headers: { 'user-agent': 'curl/8.5.0' } });
+    assert.equal(late.status, 302);
+    assert.equal(late.headers.get('location'), 'https://brand.example/used');
+
+    // An uncapped link redirects everyone, as before.
+    const open = await create({});
+    for (const c of clients) {
+      const r = await w.visit(`/${open.shortId}`, { method: c.method, headers: { 'user-agent': '', ...c.headers } });
+      assert.equal(r.status, 302, JSON.stringify(c));
+      assert.equal(r.headers.get('location'), open.targetUrl);
+    }
+  });
+
+  it('a renamed capped link is previewed under its new public name', async () => {
+    const link = await create({ options: { maxClicks: 3 } });
+    const bot = { headers: { 'user-agent': 'facebookexternalhit/1.1' } };
+    let body = await (await visit(link, bot)).text();
+    assert.ok(body.includes('<meta property="og:title" content="Summer grilling basket">'), body);
+    const p = await w.api('PATCH', `/v1/links/${link.id}`, { body: { publicName: 'Grill night' } });
+    assert.equal(p.status, 200, p.text);
+    body = await (await visit(link, bot)).text();
+    assert.ok(body.includes('<meta property="og:title" content="Grill night">'), body);
   });
 
   it('a used-up link without a fallback is 410', async () => {

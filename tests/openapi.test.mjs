@@ -343,7 +343,7 @@ describe('real responses match the document', () => {
     assert.equal((await call('PATCH', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA', { body: {} })).status, 404);
     const del = await call('DELETE', '/v1/links/lnk_01J0ZK8B3D6QW1E9Y4M2T5V7XA');
     assert.equal(del.status, 405);
-    assert.equal(del.headers.get('allow'), 'GET, PATCH');
+    assert.equal(del.headers.get('allow'), 'GET, HEAD, PATCH');
     assert.equal((await call('PUT', '/v1/links')).status, 405);
     assert.equal((await call('POST', '/v1/openapi.json', { key: null })).status, 405);
     assert.equal((await call('POST', '/v1/links', { raw: 'projectId=proj_123', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status, 415);

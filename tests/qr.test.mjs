@@ -102,6 +102,28 @@ describe('QR images', () => {
     }
   });
 
+  it('refuses a too-long option at its key instead of cutting it into a valid one', async () => {
+    const base = pathOf(link.qrCode.imageUrl);
+    const pad = '0'.repeat(28);
+    for (const [q, key] of [
+      [`size=${pad}0512junk`, 'size'], [`margin=${pad}0004junk`, 'margin'], [`ec=${'M'.repeat(40)}`, 'ec'],
+      [`fg=${'0'.repeat(40)}`, 'fg'], [`bg=ffffff${'%20'.repeat(40)}`, 'bg'], [`format=png${'x'.repeat(40)}`, 'format'],
+      ['size=512junk', 'size'],
+    ]) {
+      const r = await w.api('GET', `${base}?${q}`, { key: '' });
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.error.code, 'validation_failed', q);
+      assert.deepEqual(r.body.error.details.map((d) => d.key), [key], q);
+    }
+    // Every problem at once, in key order; a valid image still renders with the padded value
+    // that fits (32 characters).
+    const r = await w.api('GET', `${base}?fg=${'1'.repeat(33)}&size=${pad}0512junk&format=gif`, { key: '' });
+    assert.deepEqual(r.body.error.details.map((d) => d.key), ['format', 'size', 'fg']);
+    const { res, bytes } = await image(`${base}?size=${'0'.repeat(29)}256`);
+    assert.equal(res.status, 200);
+    assert.equal(bytes.readUInt32BE(16), 256);
+  });
+
   it('404 for unknown QR ids', async () => {
     for (const id of ['qr_01JZ4TDK6A0NV2HG6R3Q7E28Y9', 'qr_default', 'nope']) {
       const r = await w.api('GET', `/qr/${id}`, { key: '' });

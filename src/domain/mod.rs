@@ -1,4 +1,5 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
+pub mod batcher;
 pub mod client;
 pub mod error;
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub struct RedirectRecord {
     /// code's encoded URL.
     #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
     pub qr: Vec<(String, String)>,
+    /// The link's `publicName`, kept for capped links only (`max_clicks`): the title of the
+    /// page that clients which do not use the link up (bots, link previews, tools, `HEAD`) get
+    /// instead of the destination (`preview_page`). Records written before it have none.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub preview_title: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -135,6 +140,39 @@ impl RedirectRecord {
     }
 }
 
+/// `preview_title` of a link's record: its public name when the link is capped (uncapped
+/// links redirect everyone, so their records stay as small as they were).
+pub fn preview_title(max_clicks: Option<u64>, public_name: &str) -> Option<String> {
+    max_clicks.map(|_| public_name.to_string())
+}
+
+/// Text for HTML content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `<head>` tags of the page a capped link answers to clients that do not use it up: the
+/// title a link preview shows (`og:title`, also for Twitter cards), and nothing of the
+/// destination. `title` is plain text.
+pub fn preview_head(title: &str) -> String {
+    let t = escape_html(title);
+    format!(
+        "<meta property=\"og:title\" content=\"{t}\"><meta property=\"og:type\" content=\"website\">\
+<meta name=\"twitter:card\" content=\"summary\"><meta name=\"twitter:title\" content=\"{t}\">"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +195,31 @@ mod tests {
             r#"{"d":"https://www.walmart.com/sc/cart/addToCart?items=1_2&utm_source=ig","l":"lnk_X","c":[["1","qr_A"],["2","qr_B"]]}"#
         );
         assert_eq!(serde_json::from_str::<RedirectRecord>(&s).unwrap(), r);
+    }
+
+    #[test]
+    fn records_without_a_preview_title_still_read() {
+        let old = r#"{"d":"https://www.walmart.com/ip/1","l":"lnk_X","m":1}"#;
+        let r: RedirectRecord = serde_json::from_str(old).unwrap();
+        assert_eq!((r.max_clicks, r.preview_title.as_deref()), (Some(1), None));
+        let capped = RedirectRecord {
+            preview_title: preview_title(Some(1), "Grill kit"),
+            ..r.clone()
+        };
+        let s = serde_json::to_string(&capped).unwrap();
+        assert!(s.ends_with(r#","m":1,"n":"Grill kit"}"#), "{s}");
+        assert_eq!(serde_json::from_str::<RedirectRecord>(&s).unwrap(), capped);
+        assert_eq!(preview_title(None, "Grill kit"), None);
+    }
+
+    #[test]
+    fn the_preview_head_escapes_the_title() {
+        let head = preview_head(r#"Tom's <grill> & "kit""#);
+        assert!(head.contains(
+            r#"<meta property="og:title" content="Tom&#39;s &lt;grill&gt; &amp; &quot;kit&quot;">"#
+        ));
+        assert!(!head.contains('\''));
+        assert_eq!(escape_html("plain"), "plain");
     }
 
     #[test]

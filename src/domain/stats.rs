@@ -17,13 +17,28 @@ pub const CLICK_SHARDS: u32 = 4;
 /// How often an isolate's click batch takes in the visits queued meanwhile (and builds their
 /// events, releasing the requests).
 pub const BATCH_WINDOW_MS: u64 = 200;
+/// A batch whose task has not taken visits for this long is taken for lost (a cancelled
+/// `wait_until`), and the next visit opens another (`domain::batcher`). Ten windows: a live
+/// task takes every window.
+pub const BATCH_STALE_MS: u64 = 10 * BATCH_WINDOW_MS;
 /// A window with at least this many visits marks a busy isolate: its batch keeps collecting.
 pub const BUSY_WINDOW_VISITS: usize = 50;
 /// The oldest a batch gets before delivery (its first visit's wait).
 pub const MAX_BATCH_AGE_MS: u64 = 1000;
-/// Most events in one delivery to a shard (bounds the call and the statement); a batch that
-/// holds this many is delivered at once.
+/// Most count rows, and most visitor rows, in one delivery to a shard (bounds the call and the
+/// statement; `batch_parts` cuts a larger batch); a batch that holds this many events is
+/// delivered at once.
 pub const MAX_EVENTS_PER_CALL: usize = 1000;
+/// Most bytes of one delivered batch. A shard stores a batch as one SQL parameter, and Durable
+/// Object SQLite refuses values over 2 MB (`SQLITE_TOOBIG`, the whole batch lost): a batch
+/// that would be larger is cut into several (`batch_parts`), each well under that limit.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// Longest stored dimension value, in bytes: the longest DNS name (every dimension but the
+/// referrer is one of a few fixed names, a country code or one of the link's QR code ids).
+pub const MAX_VALUE_BYTES: usize = 253;
+/// The referrer of a visit whose `Referer` names something that is not a host name: longer
+/// than DNS allows or with characters no host has. Never a host itself (no host has `(`).
+pub const INVALID_REFERRER: &str = "(invalid)";
 
 /// Whether an isolate's click batch keeps collecting after a window instead of being
 /// delivered now: only while the isolate is busy (the window brought `BUSY_WINDOW_VISITS` or
@@ -133,13 +148,52 @@ pub fn click_event(
         device: info.device.as_str(),
         os: info.os,
         browser: info.browser,
-        referrer: crate::domain::client::referrer_host(some(v.referer).as_deref())
-            .unwrap_or_default(),
+        referrer: stored_referrer(v.referer),
         qr: qr.unwrap_or_default(),
         bot: info.bot.unwrap_or(""),
         // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
         visitor: visitors.hash(now.div_euclid(DAY_MS) as u64, v.ip, v.user_agent),
     }
+}
+
+/// A visit's referrer as stored: its host (`client::referrer_host`), "" when the `Referer`
+/// names none, and `INVALID_REFERRER` when what it names is not a host name: more than 253
+/// characters, a label of more than 63, or characters other than letters, digits, `-` and `_`
+/// (IP literals as the URL parser writes them are kept). So no visitor can store more than
+/// `MAX_VALUE_BYTES` in a click's row, or a value no one could have been referred from.
+pub fn stored_referrer(referer: &str) -> String {
+    let some = (!referer.is_empty()).then_some(referer);
+    match crate::domain::client::referrer_host(some) {
+        None => String::new(),
+        Some(host) => {
+            let host = host.strip_suffix('.').unwrap_or(&host);
+            if is_host_name(host) {
+                host.to_string()
+            } else {
+                INVALID_REFERRER.to_string()
+            }
+        }
+    }
+}
+
+/// A lowercase DNS name (1–63 byte labels of letters, digits, `-` and `_`, at most 253 bytes
+/// in all), or a bracketed IPv6 literal.
+fn is_host_name(host: &str) -> bool {
+    if host.is_empty() || host.len() > MAX_VALUE_BYTES {
+        return false;
+    }
+    if let Some(ip6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return !ip6.is_empty()
+            && ip6
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    }
+    host.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    })
 }
 
 /// A delivered batch is a JSON array `[id, counts, visitors]`:
@@ -171,9 +225,63 @@ type CountKey<'a> = (
     u8,
 );
 
-/// The delivery body of a batch of events (see `COUNT_FIELDS`), under the given batch id.
+/// The delivery body of a batch of events (see `COUNT_FIELDS`), under the given batch id, in
+/// one piece whatever its size (`batch_parts` cuts a batch to the limits a shard accepts).
 /// Rows come out sorted, so the same events always make the same body.
 pub fn batch_body(id: &str, events: &[ClickEvent]) -> String {
+    cut_batch(events, usize::MAX, usize::MAX)
+        .first()
+        .map(|p| p.body(id))
+        .unwrap_or_default()
+}
+
+/// A batch's events counted (`batch_body`) and cut into parts that a shard accepts: at most
+/// `MAX_EVENTS_PER_CALL` count rows and as many visitor rows, and at most `MAX_BATCH_BYTES`
+/// with their id. Each part is delivered under its own id. Always at least one part (an empty
+/// batch is one empty part).
+pub fn batch_parts(events: &[ClickEvent]) -> Vec<BatchPart> {
+    cut_batch(events, MAX_EVENTS_PER_CALL, MAX_BATCH_BYTES)
+}
+
+/// Part of a counted batch (`batch_parts`): its rows, already written as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchPart {
+    /// Count rows, comma-separated.
+    counts: String,
+    /// Visitor rows, comma-separated.
+    visitors: String,
+    count_rows: usize,
+    visitor_rows: usize,
+    /// Clicks counted in the part's rows.
+    pub clicks: u64,
+}
+
+/// Room for `["<batch id>",[`, `],[` and `]]` in a body: ids are `bat_` and 26 characters.
+const ENVELOPE_BYTES: usize = 64;
+
+impl BatchPart {
+    /// The body of this part under a batch id (`bat_` + ULID).
+    pub fn body(&self, id: &str) -> String {
+        let id = serde_json::to_string(id).unwrap_or_default();
+        let mut out = String::with_capacity(self.len() + id.len());
+        out.push('[');
+        out.push_str(&id);
+        out.push_str(",[");
+        out.push_str(&self.counts);
+        out.push_str("],[");
+        out.push_str(&self.visitors);
+        out.push_str("]]");
+        out
+    }
+
+    fn len(&self) -> usize {
+        self.counts.len() + self.visitors.len() + ENVELOPE_BYTES
+    }
+}
+
+/// Counts `events` into rows and cuts them into parts of at most `max_rows` rows of each kind
+/// and `max_bytes` bytes. Every row is written once, into the part that holds it.
+fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<BatchPart> {
     let mut counts: BTreeMap<CountKey<'_>, u32> = BTreeMap::new();
     let mut visitors: BTreeMap<(i64, &str), i64> = BTreeMap::new();
     for e in events {
@@ -197,17 +305,66 @@ pub fn batch_body(id: &str, events: &[ClickEvent]) -> String {
                 .or_insert(hour);
         }
     }
-    let counts: Vec<_> = counts
-        .into_iter()
-        .map(|((h, c, d, o, b, r, q, bot), n)| (h, c, d, o, b, r, q, bot, n))
-        .collect();
-    let visitors: Vec<_> = visitors
-        .into_iter()
-        .map(|((day, visitor), first)| (day, visitor, first))
-        .collect();
-    // Strings and integers always serialize; an empty body would be refused by the shard.
-    serde_json::to_string(&(id, counts, visitors)).unwrap_or_default()
+    let mut parts = vec![BatchPart::default()];
+    let mut buf = Vec::new();
+    for ((h, c, d, o, b, r, q, bot), n) in counts {
+        let json = row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n));
+        let part = room(&mut parts, json.len(), max_rows, max_bytes, |p| {
+            p.count_rows
+        });
+        append(&mut part.counts, json);
+        part.count_rows += 1;
+        part.clicks += u64::from(n);
+    }
+    for ((day, visitor), first) in visitors {
+        let json = row_json(&mut buf, &(day, visitor, first));
+        let part = room(&mut parts, json.len(), max_rows, max_bytes, |p| {
+            p.visitor_rows
+        });
+        append(&mut part.visitors, json);
+        part.visitor_rows += 1;
+    }
+    parts
 }
+
+/// One row as JSON, written into `buf` (reused from row to row).
+fn row_json<'b, T: Serialize>(buf: &'b mut Vec<u8>, row: &T) -> &'b str {
+    buf.clear();
+    // Strings and integers always serialize, as UTF-8.
+    let _ = serde_json::to_writer(&mut *buf, row);
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+/// The last part when it has room for one more row of `row_bytes` (of the kind `rows`
+/// counts), else a new part.
+fn room(
+    parts: &mut Vec<BatchPart>,
+    row_bytes: usize,
+    max_rows: usize,
+    max_bytes: usize,
+    rows: impl Fn(&BatchPart) -> usize,
+) -> &mut BatchPart {
+    // A part without rows takes any row: a row larger than a part still goes somewhere.
+    let full = parts.last().is_none_or(|p| {
+        let empty = p.count_rows + p.visitor_rows == 0;
+        rows(p) >= max_rows || (!empty && p.len().saturating_add(row_bytes + 1) > max_bytes)
+    });
+    if full {
+        parts.push(BatchPart::default());
+    }
+    let last = parts.len() - 1;
+    &mut parts[last]
+}
+
+fn append(list: &mut String, json: &str) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(json);
+}
+
+/// Longest visitor hash a batch may carry (they are 16 hex digits).
+const MAX_VISITOR_BYTES: usize = 64;
 
 /// A delivered batch that passed `check_batch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +381,9 @@ pub struct CheckedBatch {
 /// every row complete and every field with its type, every hour a whole hour, `is_bot` 0 or
 /// 1, every count at least 1, and every visitor's first hour within its day.
 pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
+    if json.len() > MAX_BATCH_BYTES {
+        return Err(format!("larger than {MAX_BATCH_BYTES} bytes"));
+    }
     // Read as a `Value` (a batch holds one row per distinct combination, not per click): no
     // deserializer of its own to add to the bundle.
     let batch: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
@@ -251,6 +411,14 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
                 "expected hour, six dimension strings, is_bot and clicks",
             ));
         }
+        if dimensions
+            .iter()
+            .any(|d| d.as_str().is_some_and(|d| d.len() > MAX_VALUE_BYTES))
+        {
+            return Err(problem(&format!(
+                "a dimension is longer than {MAX_VALUE_BYTES} bytes"
+            )));
+        }
         if hour.as_i64().is_none_or(|h| h.rem_euclid(HOUR_MS) != 0) {
             return Err(problem("hour is not a whole hour"));
         }
@@ -268,6 +436,7 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
                 match (day.as_i64(), first_hour.as_i64()) {
                     (Some(day), Some(first)) => {
                         !visitor.is_empty()
+                            && visitor.len() <= MAX_VISITOR_BYTES
                             && first.rem_euclid(HOUR_MS) == 0
                             && first.div_euclid(DAY_MS) == day
                     }
@@ -345,6 +514,16 @@ pub const DIMENSIONS: [(&str, &str); 6] = [
     ("qrCode", "qr"),
 ];
 
+/// Values a breakdown of the stats answer lists, by clicks; the clicks of the others are
+/// summed in one last `OTHER_VALUE` entry. So an answer stays small however many distinct
+/// values (referrers, above all) visitors bring.
+pub const TOP_VALUES: usize = 50;
+/// Values each shard answers per breakdown, by clicks (ties by value). More than `TOP_VALUES`:
+/// a value ranked in the top of the link but lower in one shard is still counted there.
+pub const SHARD_TOP_VALUES: usize = 2 * TOP_VALUES;
+/// The breakdown entry that sums the values not listed. No stored value has parentheses.
+pub const OTHER_VALUE: &str = "(other)";
+
 /// What one shard answers for a time range (hour-aligned).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partial {
@@ -354,11 +533,35 @@ pub struct Partial {
     pub unique_visitors: u64,
     /// Hour start (ms) → shopper clicks.
     pub series: BTreeMap<i64, u64>,
-    /// Dimension name → value → shopper clicks.
+    /// Dimension name → value → shopper clicks (from a shard: its `SHARD_TOP_VALUES` values
+    /// of each dimension, the rest summed in `other`).
     pub breakdowns: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Dimension name → shopper clicks of the values a shard left out of `breakdowns`.
+    #[serde(default)]
+    pub other: BTreeMap<String, u64>,
 }
 
 impl Partial {
+    /// A shard's top values of one breakdown (`SHARD_TOP_VALUES` at most), given its totals
+    /// (`clicks`, `qr_scans`) are in: the clicks of the values not listed go to `other`. Every
+    /// shopper click has one value of each dimension (QR codes: every scan), so listed and
+    /// other add up to the total.
+    pub fn add_top_values(&mut self, name: &str, values: impl IntoIterator<Item = (String, u64)>) {
+        let total = if name == "qrCode" {
+            self.qr_scans
+        } else {
+            self.clicks
+        };
+        let listed = self.breakdowns.entry(name.to_string()).or_default();
+        for (value, n) in values {
+            *listed.entry(value).or_default() += n;
+        }
+        let other = total.saturating_sub(listed.values().sum());
+        if other > 0 {
+            self.other.insert(name.to_string(), other);
+        }
+    }
+
     pub fn merge(mut self, other: Partial) -> Partial {
         self.clicks += other.clicks;
         self.qr_scans += other.qr_scans;
@@ -373,6 +576,9 @@ impl Partial {
                 *mine.entry(value).or_default() += n;
             }
         }
+        for (dim, n) in other.other {
+            *self.other.entry(dim).or_default() += n;
+        }
         self
     }
 }
@@ -382,7 +588,9 @@ pub const MAX_BUCKETS: i64 = 10_000;
 
 /// The `data` of the stats answer: totals, a zero-filled series over `[from, to)` and
 /// breakdowns sorted by clicks (ties by value). Empty values read as "(none)" for referrer
-/// (direct visits) and QR code (taps), and are left out of the QR breakdown.
+/// (direct visits) and QR code (taps), and are left out of the QR breakdown. Each breakdown
+/// lists its `TOP_VALUES` values, then, when there were more, `OTHER_VALUE` with the clicks
+/// of the rest: a breakdown's clicks add up to `clicks` (`qrScans` for QR codes).
 pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
     let step = g.ms();
     // Shards report hourly buckets; days are sums of hours.
@@ -406,13 +614,19 @@ pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
             .unwrap_or_default();
         rows.retain(|(k, n)| *n > 0 && !(name == "qrCode" && k.is_empty()));
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        let list: Vec<Value> = rows
+        let unlisted: u64 = rows.iter().skip(TOP_VALUES).map(|(_, n)| n).sum();
+        rows.truncate(TOP_VALUES);
+        let other = unlisted + p.other.get(name).copied().unwrap_or(0);
+        let mut list: Vec<Value> = rows
             .into_iter()
             .map(|(k, n)| {
                 let value = if k.is_empty() { "(none)" } else { k.as_str() };
                 json!({"value": value, "clicks": n})
             })
             .collect();
+        if other > 0 {
+            list.push(json!({"value": OTHER_VALUE, "clicks": other}));
+        }
         breakdowns.insert(name.to_string(), Value::Array(list));
     }
     json!({
@@ -783,6 +997,192 @@ mod tests {
         assert_eq!(
             d["series"],
             json!([{"start": "1970-01-01T00:00:00Z", "clicks": 10}])
+        );
+    }
+
+    #[test]
+    fn referrers_are_hosts_of_at_most_253_characters_or_invalid() {
+        let label = |c: &str, n: usize| c.repeat(n);
+        let longest = format!(
+            "{}.{}.{}.{}.example",
+            label("b", 60),
+            label("c", 60),
+            label("d", 61),
+            label("e", 61)
+        );
+        assert_eq!(longest.len(), MAX_VALUE_BYTES);
+        let too_long = format!("a{longest}");
+        let long_label = format!("{}.example", label("a", 64));
+        for (referer, stored) in [
+            ("", ""),
+            ("about:blank", ""),
+            ("https://l.instagram.com/?u=x", "l.instagram.com"),
+            ("https://WWW.Example.COM./p", "www.example.com"),
+            (
+                "android-app://com.google.android.gm/",
+                "com.google.android.gm",
+            ),
+            ("https://[2001:DB8::1]:8080/", "[2001:db8::1]"),
+            ("https://192.168.0.1/", "192.168.0.1"),
+            ("https://bücher.example/", "xn--bcher-kva.example"),
+            ("https://my_host.example/", "my_host.example"),
+            (&format!("https://{}/x", longest.to_uppercase()), &longest),
+            (&format!("https://{too_long}/"), INVALID_REFERRER),
+            (&format!("https://{long_label}/"), INVALID_REFERRER),
+            (
+                &format!("https://a1-{}.com/", label("a", 100_000)),
+                INVALID_REFERRER,
+            ),
+            ("https://exa_mple!.com/", INVALID_REFERRER),
+            ("https://a..b/", INVALID_REFERRER),
+            ("https://a$b.example/", INVALID_REFERRER),
+        ] {
+            let got = stored_referrer(referer);
+            assert_eq!(got, stored, "{}", &referer[..referer.len().min(80)]);
+            assert!(got.len() <= MAX_VALUE_BYTES);
+        }
+        // What the glue does to a long header (cut at 2,048 characters) cannot make an
+        // over-long host valid.
+        let cut: String = format!("https://{}/", label("h", 5_000))
+            .chars()
+            .take(2048)
+            .collect();
+        assert_eq!(stored_referrer(&cut), INVALID_REFERRER);
+    }
+
+    fn long_tap(i: usize, visitor: &str) -> ClickEvent {
+        // A distinct referrer of MAX_VALUE_BYTES per event: the longest rows a batch holds.
+        let host = format!("{i:06}{}", "r".repeat(MAX_VALUE_BYTES - 6));
+        ClickEvent {
+            referrer: host,
+            ..tap_at(
+                1_767_225_600_000 + i as i64,
+                visitor,
+                "qr_01KAMR8WW0000000000000000Z",
+            )
+        }
+    }
+
+    #[test]
+    fn a_large_batch_is_cut_into_parts_a_shard_accepts_each_counted_once() {
+        let events: Vec<ClickEvent> = (0..2_500)
+            .map(|i| long_tap(i, &format!("{:016x}", i % 1_200)))
+            .collect();
+        let parts = batch_parts(&events);
+        assert!(parts.len() >= 3, "{} parts", parts.len());
+        let (mut clicks, mut rows, mut visitors) = (0, 0, std::collections::BTreeSet::new());
+        for (i, part) in parts.iter().enumerate() {
+            let body = part.body(BATCH_ID);
+            assert!(
+                body.len() <= MAX_BATCH_BYTES,
+                "part {i}: {} bytes",
+                body.len()
+            );
+            let checked = check_batch(&body).unwrap_or_else(|e| panic!("part {i}: {e}"));
+            assert_eq!(checked.clicks, part.clicks);
+            clicks += checked.clicks;
+            let v: Value = serde_json::from_str(&body).unwrap();
+            rows += v[1].as_array().unwrap().len();
+            for row in v[2].as_array().unwrap() {
+                assert!(
+                    visitors.insert(row[1].as_str().unwrap().to_string()),
+                    "a visitor twice"
+                );
+            }
+        }
+        assert_eq!(clicks, 2_500);
+        assert_eq!(rows, 2_500);
+        assert_eq!(visitors.len(), 1_200);
+        // Small batches stay one part, the same as the whole body.
+        let few: Vec<ClickEvent> = (0..10).map(|i| long_tap(i, "v")).collect();
+        let parts = batch_parts(&few);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].body(BATCH_ID), batch_body(BATCH_ID, &few));
+        assert_eq!(batch_parts(&[]).len(), 1);
+        assert_eq!(
+            batch_parts(&[])[0].body(BATCH_ID),
+            batch_body(BATCH_ID, &[])
+        );
+        // Many rows of one kind: cut at MAX_EVENTS_PER_CALL rows however small.
+        let short: Vec<ClickEvent> = (0..2_001)
+            .map(|i| tap_at(1_767_225_600_000 + i * HOUR_MS, "v", ""))
+            .collect();
+        let parts = batch_parts(&short);
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| check_batch(&p.body(BATCH_ID)).is_ok()));
+    }
+
+    #[test]
+    fn check_batch_refuses_oversized_values_and_bodies() {
+        let h = 1_767_225_600_000;
+        let mut v: Value =
+            serde_json::from_str(&batch_body(BATCH_ID, &[tap_at(h, "v", "")])).unwrap();
+        v[1][0][5] = json!("r".repeat(MAX_VALUE_BYTES));
+        assert!(check_batch(&v.to_string()).is_ok());
+        v[1][0][5] = json!("r".repeat(MAX_VALUE_BYTES + 1));
+        assert_eq!(
+            check_batch(&v.to_string()).unwrap_err(),
+            "count 0: a dimension is longer than 253 bytes"
+        );
+        v[1][0][5] = json!("");
+        v[2][0][1] = json!("v".repeat(65));
+        assert_eq!(
+            check_batch(&v.to_string()).unwrap_err(),
+            "visitor 0: not a visitor of its day"
+        );
+        let huge = format!(
+            "{}{}",
+            " ".repeat(MAX_BATCH_BYTES),
+            batch_body(BATCH_ID, &[])
+        );
+        assert_eq!(
+            check_batch(&huge).unwrap_err(),
+            format!("larger than {MAX_BATCH_BYTES} bytes")
+        );
+    }
+
+    #[test]
+    fn breakdowns_list_the_top_values_and_sum_the_rest_as_other() {
+        // Two shards, each answering its top values and the rest of its clicks as other.
+        let shard = |offset: u64| {
+            let mut p = Partial {
+                qr_scans: 30,
+                ..Default::default()
+            };
+            // Sixty values listed, with 60 clicks down to 1, and 100 clicks of others.
+            let values: Vec<(String, u64)> = (0..60u64)
+                .map(|i| (format!("v{:03}", i + offset), 60 - i))
+                .collect();
+            let listed: u64 = values.iter().map(|(_, n)| n).sum();
+            p.clicks = listed + 100;
+            p.add_top_values("referrer", values);
+            p.add_top_values("device", [("mobile".to_string(), p.clicks)]);
+            p.add_top_values("qrCode", [("qr_A".to_string(), 20)]);
+            p
+        };
+        let a = shard(0);
+        assert_eq!(a.other.get("referrer"), Some(&100));
+        assert_eq!(a.other.get("device"), None);
+        assert_eq!(a.other.get("qrCode"), Some(&10));
+        let p = a.merge(shard(30));
+        let d = answer(&p, 0, HOUR_MS, Granularity::Hour);
+        let referrer = d["breakdowns"]["referrer"].as_array().unwrap();
+        assert_eq!(referrer.len(), TOP_VALUES + 1);
+        // v030…v059 are listed by both shards (v030: 30 + 60 clicks) and lead.
+        assert_eq!(referrer[0], json!({"value": "v030", "clicks": 30 + 60}));
+        let listed: u64 = referrer.iter().map(|x| x["clicks"].as_u64().unwrap()).sum();
+        assert_eq!(listed, p.clicks, "the breakdown adds up to the clicks");
+        assert_eq!(referrer[TOP_VALUES]["value"], OTHER_VALUE);
+        for w in referrer[..TOP_VALUES].windows(2) {
+            assert!(w[0]["clicks"].as_u64() >= w[1]["clicks"].as_u64());
+        }
+        assert_eq!(
+            d["breakdowns"]["device"],
+            json!([{"value": "mobile", "clicks": p.clicks}])
+        );
+        assert_eq!(
+            d["breakdowns"]["qrCode"],
+            json!([{"value": "qr_A", "clicks": 40}, {"value": OTHER_VALUE, "clicks": 20}])
         );
     }
 }

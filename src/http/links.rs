@@ -357,6 +357,13 @@ pub fn redirect_record(
             .enumerate()
             .map(|(i, id)| ((i + 1).to_string(), id.clone()))
             .collect(),
+        preview_title: crate::domain::record::preview_title(
+            spec.options.max_clicks,
+            spec.fields
+                .get("publicName")
+                .and_then(Value::as_str)
+                .unwrap_or(&spec.name),
+        ),
     }
 }
 

@@ -105,11 +105,17 @@ pub fn with_correlation(mut resp: Response, correlation_id: &str) -> Response {
 }
 
 /// A small HTML page for shoppers (unknown, expired or disabled links): never indexed.
+/// `title` and `text` are HTML (callers escape what is not theirs).
 pub fn shopper_page(status: u16, title: &str, text: &str) -> Response {
+    shopper_page_with_head(status, title, text, "")
+}
+
+/// `shopper_page` with more tags in its `<head>` (link-preview metadata).
+pub fn shopper_page_with_head(status: u16, title: &str, text: &str, head: &str) -> Response {
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+<meta name=\"robots\" content=\"noindex\"><title>{title}</title>{head}\
 <style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;\
 min-height:100vh;background:#f6f7f9;color:#1f2328}}main{{max-width:28rem;padding:2rem;\
 text-align:center}}h1{{font-size:1.4rem}}</style></head><body><main><h1>{title}</h1>\

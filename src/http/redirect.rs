@@ -4,11 +4,13 @@
 //!   Durable Object before answering 404, guarded by the short id's check character and a
 //!   short negative cache;
 //! - a capped link (`options.maxClicks`) takes a use from its home object, atomically.
+//!   Clients that do not use it up (bots, link previews, tools, an empty User-Agent, `HEAD`)
+//!   never get its destination: they get a neutral page titled with the link's public name.
 
-use super::{now_ms, shopper_page, stats, text_response};
+use super::{now_ms, shopper_page, shopper_page_with_head, stats, text_response};
 use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
-use crate::domain::record::{RedirectRecord, Status, QR_PARAM};
+use crate::domain::record::{escape_html, preview_head, RedirectRecord, Status, QR_PARAM};
 use crate::store::{durable, fast, PrintedQr};
 use wasm_bindgen::prelude::*;
 use worker::{web_sys, Cache, Context, Env, Headers, Response};
@@ -42,12 +44,37 @@ pub async fn handle(
     };
     let now = now_ms();
     let mut status = record.status(now);
+    let mut preview = None;
     if status == Status::Active {
         if let Some(max) = record.max_clicks {
-            status = capped_status(&req, env, short_id, max, is_get).await;
+            let ua = req.headers().get("user-agent").ok().flatten();
+            let shopper = is_get && client::classify(ua.as_deref(), None).bot.is_none();
+            status = capped_status(env, short_id, max, shopper).await;
+            if status == Status::Active && !shopper {
+                preview = Some(preview_title(env, &record).await);
+            }
         }
     }
-    answer(req, url, env, ctx, record, status, now, is_get)
+    answer(req, url, env, ctx, record, status, now, is_get, preview)
+}
+
+/// The title of a capped link's preview page: its public name from the record, or, for a
+/// record written before records carried it, from the stored link.
+async fn preview_title(env: &Env, record: &RedirectRecord) -> String {
+    if let Some(title) = &record.preview_title {
+        return title.clone();
+    }
+    let stored = match crate::store::Store::new(env) {
+        Ok(store) => store.link(&record.link_id).await.ok().flatten(),
+        Err(_) => None,
+    };
+    stored
+        .and_then(|link| {
+            ["publicName", "name"]
+                .iter()
+                .find_map(|k| link.data.get(*k)?.as_str().map(str::to_string))
+        })
+        .unwrap_or_else(|| "Shared link".to_string())
 }
 
 /// `GET /qr/{identifier}`: a printed QR code. Its record (one KV read) names the link and the
@@ -105,7 +132,9 @@ pub fn answer_now(
     if status == Status::Active && record.max_clicks.is_some() {
         return None;
     }
-    Some(answer(req, url, env, ctx, record, status, now, is_get))
+    Some(answer(
+        req, url, env, ctx, record, status, now, is_get, None,
+    ))
 }
 
 /// A stored redirect record from its bytes. Parsed from `&str`, as everywhere else:
@@ -122,7 +151,9 @@ pub fn miss_now(env: &Env, short_id: &str) -> Option<web_sys::Response> {
     (!has_valid_check(short_id, &super::short_id_key(env))).then(|| not_found().into())
 }
 
-/// The response for a link in `status`, and the visit queued for recording.
+/// The response for a link in `status`, and the visit queued for recording. `preview`: the
+/// title of the page an active capped link answers instead of its destination to a client
+/// that does not use it up.
 #[allow(clippy::too_many_arguments)]
 fn answer(
     req: web_sys::Request,
@@ -133,11 +164,15 @@ fn answer(
     status: Status,
     now: i64,
     is_get: bool,
+    preview: Option<String>,
 ) -> web_sys::Response {
     // The query string, sliced from the serialized URL (no full URL parse on this path).
     let query = url.split_once('?').map(|(_, q)| q);
     let resp = match status {
-        Status::Active => found(&record.location(query)),
+        Status::Active => match preview {
+            Some(title) => preview_page(&title).into(),
+            None => found(&record.location(query)),
+        },
         Status::Unavailable => return unavailable().into(),
         inactive => match &record.fallback {
             Some(fallback) => found(fallback),
@@ -154,16 +189,8 @@ fn answer(
 }
 
 /// A capped link: a shopper's GET takes a use (exactly `max` shoppers get through); bots,
-/// link previews and HEAD only look whether uses are left.
-async fn capped_status(
-    req: &web_sys::Request,
-    env: &Env,
-    short_id: &str,
-    max: u64,
-    is_get: bool,
-) -> Status {
-    let ua = req.headers().get("user-agent").ok().flatten();
-    let shopper = is_get && client::classify(ua.as_deref(), None).bot.is_none();
+/// link previews, tools and HEAD (`shopper` false) only look whether uses are left.
+async fn capped_status(env: &Env, short_id: &str, max: u64, shopper: bool) -> Status {
     let left = if shopper {
         durable::claim_use(env, short_id, max).await
     } else {
@@ -220,6 +247,20 @@ pub fn found(location: &str) -> web_sys::Response {
         static NO_STORE: JsValue = JsValue::from_str("private, no-store");
     }
     NO_STORE.with(|no_store| bodiless_response(302, location, no_store))
+}
+
+/// What an active capped link answers a client that does not use it up: a 200 page with the
+/// link's public name for link previews (`og:title`), never indexed, and nothing of the
+/// destination, so a bot, a tool or a `HEAD` cannot take a single-use link's destination
+/// without using it.
+fn preview_page(title: &str) -> Response {
+    let t = escape_html(title);
+    shopper_page_with_head(
+        200,
+        &t,
+        "Open this link in your phone's browser to continue.",
+        &preview_head(title),
+    )
 }
 
 pub fn not_found() -> Response {

@@ -5,18 +5,19 @@ use super::auth::authenticate;
 use super::errors::ApiError;
 use super::links::load_link;
 use super::{json_data, now_ms, random_bytes, Ctx};
+use crate::domain::batcher::{Batcher, MAX_PENDING_VISITS};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
 use crate::domain::ids::ulid_id;
 use crate::domain::stats::{
-    answer, batch_body, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
-    shard_name, ClickEvent, Granularity, Partial, BATCH_WINDOW_MS, CLICK_SHARDS, DAY_MS, HOUR_MS,
-    MAX_BUCKETS, MAX_EVENTS_PER_CALL,
+    answer, batch_parts, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
+    shard_name, ClickEvent, Granularity, Partial, BATCH_STALE_MS, BATCH_WINDOW_MS, CLICK_SHARDS,
+    DAY_MS, HOUR_MS, MAX_BUCKETS,
 };
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
 use serde_json::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use worker::wasm_bindgen_futures::JsFuture;
@@ -85,21 +86,38 @@ struct Visit {
 }
 
 thread_local! {
-    /// Visits of this isolate not yet handed to their shards. Only data lives here: the
-    /// work on them always runs inside the `wait_until` of a request that is still alive
-    /// (the one that opened the batch), so the runtime keeps the isolate until it is done.
-    static PENDING: RefCell<Vec<Visit>> = const { RefCell::new(Vec::new()) };
-    static BATCH_OPEN: Cell<bool> = const { Cell::new(false) };
+    /// Visits of this isolate not yet handed to their shards, and the batch collecting them
+    /// (`domain::batcher`). Only data lives here: the work on them always runs inside the
+    /// `wait_until` of a request that is still alive (the one that opened the batch), so the
+    /// runtime keeps the isolate until it is done.
+    static BATCHER: RefCell<Batcher<Visit>> = const { RefCell::new(Batcher::new()) };
+}
+
+/// Closes its batch when the batch's task ends, however it ends: also when the runtime drops
+/// the task's future. (A task the runtime cancels without dropping it never ends; its batch
+/// is given up when it stops taking, see `domain::batcher`.)
+struct CloseOnDrop(u64);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let generation = self.0;
+        BATCHER.with(|b| {
+            if let Ok(mut b) = b.try_borrow_mut() {
+                b.close(generation);
+            }
+        });
+    }
 }
 
 /// Queues a visit for recording: all that runs before the response is a push onto a list.
 /// Visits are batched per isolate: the first visit of a batch registers one
 /// `ctx.wait_until` task. Every `BATCH_WINDOW_MS` (every response of the window being on its
 /// way) it builds the click events of the visits queued meanwhile, which releases their
-/// requests; then it delivers the batch with one Durable Object call per (link, shard),
-/// unless the isolate is busy enough that the batch keeps collecting
-/// (`domain::stats::keep_batching`: at most `MAX_BATCH_AGE_MS`). The visits that arrive
-/// meanwhile only append. Failures are logged, never surfaced. Never inlined: a CPU profile
+/// requests; then it delivers the batch with one Durable Object call per (link, shard) and
+/// part (`domain::stats::batch_parts`), unless the isolate is busy enough that the batch
+/// keeps collecting (`domain::stats::keep_batching`: at most `MAX_BATCH_AGE_MS`). The visits
+/// that arrive meanwhile only append (at most `MAX_PENDING_VISITS` wait; beyond, the oldest
+/// are dropped and logged). Failures are logged, never surfaced. Never inlined: a CPU profile
 /// of a build with names then shows this step apart from the redirect (bench/profile.mjs).
 #[inline(never)]
 pub fn record_click(
@@ -110,20 +128,21 @@ pub fn record_click(
     qr: Option<String>,
     now: i64,
 ) {
-    PENDING.with(|p| {
-        p.borrow_mut().push(Visit {
-            req,
-            link_id,
-            qr,
-            now,
-        })
-    });
-    if BATCH_OPEN.with(|b| b.replace(true)) {
+    let scale = batch_scale(env);
+    let visit = Visit {
+        req,
+        link_id,
+        qr,
+        now,
+    };
+    let stale_ms = (BATCH_STALE_MS * u64::from(scale)) as i64;
+    let Some(generation) = BATCHER.with(|b| b.borrow_mut().push(visit, now, stale_ms)) else {
         return;
-    }
+    };
     let env = env.clone();
-    let window_ms = BATCH_WINDOW_MS as u32 * batch_scale(&env);
+    let window_ms = BATCH_WINDOW_MS as u32 * scale;
     ctx.wait_until(async move {
+        let open = CloseOnDrop(generation);
         let mut batch = Vec::new();
         // In unscaled windows (see `batch_scale`).
         let mut age_ms = 0;
@@ -133,18 +152,27 @@ pub fn record_click(
             let _ = JsFuture::from(sleep(window_ms)).await;
             age_ms += BATCH_WINDOW_MS;
             // From here to the end of the loop nothing awaits: no visit can slip between
-            // the last take and the flag, so each visit is in exactly one batch.
-            let visits = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+            // the last take and the close, so each visit is in exactly one batch.
+            let taken = BATCHER.with(|b| b.borrow_mut().take(generation, now_ms()));
+            // `None`: this batch was given up for lost; a newer one collects.
+            let Some((visits, dropped)) = taken else {
+                break;
+            };
+            if dropped > 0 {
+                worker::console_error!(
+                    "click recording: {dropped} visits dropped (more than {MAX_PENDING_VISITS} waiting)"
+                );
+            }
             let in_window = visits.len();
             match build_events(&env, visits) {
                 Ok(mut events) => batch.append(&mut events),
                 Err(e) => worker::console_error!("click events: {e}"),
             }
             if !keep_batching(in_window, batch.len(), age_ms) {
-                BATCH_OPEN.with(|b| b.set(false));
                 break;
             }
         }
+        drop(open);
         deliver_batch(&env, batch).await;
     });
 }
@@ -153,9 +181,14 @@ pub fn record_click(
 const FIELD = "\u001f", ROW = "\u001e", SEP = /[\u001e\u001f]/, SEPS = /[\u001e\u001f]/g;
 const COUNTRY = /^[A-Z0-9]{2}$/;
 const UTF8 = new TextEncoder();
-const clean = (v) => {
+// Header values are cut before they reach Wasm: a hostile 100 KB Referer must not cost more
+// than a real one. The limits are above what is read: the User-Agent's first 1,024 bytes
+// (client::UA_SCAN_LIMIT, plus the byte after), a referrer host of at most 253 characters
+// (a longer one, even cut, stays longer and is stored as "(invalid)"), an IP address.
+const clean = (v, max) => {
   if (v == null) return "";
-  const s = String(v);
+  let s = String(v);
+  if (s.length > max) s = s.slice(0, max);
   return SEP.test(s) ? s.replace(SEPS, " ") : s;
 };
 export function visit_fields(requests, botManagement) {
@@ -170,8 +203,8 @@ export function visit_fields(requests, botManagement) {
       bot = cf.botManagement ? cf.botManagement.verifiedBot : undefined;
     }
     if (i > 0) out += ROW;
-    out += clean(h.get("user-agent")) + FIELD + clean(h.get("referer")) + FIELD +
-      clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip")) + FIELD + clean(country) + FIELD +
+    out += clean(h.get("user-agent"), 2048) + FIELD + clean(h.get("referer"), 2048) + FIELD +
+      clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip"), 64) + FIELD + clean(country, 8) + FIELD +
       (bot === true ? "1" : bot === false ? "0" : "");
   }
   return UTF8.encode(out);
@@ -231,43 +264,43 @@ fn visitor_hasher(env: &Env) -> VisitorHasher {
 /// A click ready for delivery: (link id, shard, event).
 type Pending = (String, u32, ClickEvent);
 
-/// One call per (link, shard), in parallel, its events counted into one body
-/// (`domain::stats::batch_body`); one retry each (the body's batch id makes a repeated
-/// delivery count once).
+/// One call per (link, shard) and part, in parallel: a shard's events counted into parts
+/// that stay within what it stores in one statement (`domain::stats::batch_parts`); one retry
+/// each (the part's batch id makes a repeated delivery count once).
 async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
     let mut groups: BTreeMap<(String, u32), Vec<ClickEvent>> = BTreeMap::new();
     for (link_id, shard, event) in batch {
         groups.entry((link_id, shard)).or_default().push(event);
     }
-    let chunks: Vec<_> = groups
+    let parts: Vec<_> = groups
         .iter()
         .flat_map(|((link_id, shard), events)| {
-            events
-                .chunks(MAX_EVENTS_PER_CALL)
-                .map(move |chunk| (link_id.as_str(), *shard, chunk))
+            batch_parts(events)
+                .into_iter()
+                .map(move |part| (link_id.as_str(), *shard, part))
         })
         .collect();
     // One `getRandomValues` call for every batch id.
-    let mut random = vec![0u8; 16 * chunks.len()];
+    let mut random = vec![0u8; 16 * parts.len()];
     if let Err(e) = random_bytes(&mut random) {
         worker::console_error!("click delivery failed: no randomness ({e:?})");
         return;
     }
     let now = now_ms();
-    let calls = chunks
+    let calls = parts
         .into_iter()
         .zip(random.chunks_exact(16))
-        .map(|((link_id, shard, chunk), r)| {
+        .map(|((link_id, shard, part), r)| {
             let bytes: [u8; 16] = r.try_into().unwrap_or_default();
-            let body = batch_body(&ulid_id("bat_", now, bytes), chunk);
-            (link_id, shard, chunk.len(), body)
+            let body = part.body(&ulid_id("bat_", now, bytes));
+            (link_id, shard, part.clicks, body)
         })
         .map(|(link_id, shard, n, body)| async move {
             for attempt in 0..2 {
                 match deliver_body(env, link_id, shard, &body).await {
                     Ok(_) => return,
                     Err(e) if attempt == 1 => {
-                        worker::console_error!("click delivery failed ({n} events): {e}")
+                        worker::console_error!("click delivery failed ({n} clicks): {e}")
                     }
                     Err(_) => {}
                 }
