@@ -69,6 +69,8 @@ CROSS_FIELD_RULES = {
         _is("metadata", "too_large"),  # at most 4 KiB serialized
         _QR_CONTRAST,  # fg darker than bg, contrast at least 3:1
         _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
+        _is("customUrl", "too_long"),  # over 2,048 characters once normalised (percent-encoded)
+        _is("fallbackUrl", "too_long"),
     ],
     ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST],
     ("GET", "/v1/links/{linkId}/stats"): [

@@ -213,6 +213,12 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Vec<FieldError>> {
         .and_then(|s| check_web_url(s, "fallbackUrl", MAX_URL_LEN, &mut p));
 
     let mut fields = obj.clone();
+    // Shown and stored as normalised: the URL shoppers reach, not the one typed.
+    for (key, url) in [("customUrl", &custom_url), ("fallbackUrl", &fallback_url)] {
+        if let Some(u) = url {
+            fields.insert(key.into(), Value::String(u.clone()));
+        }
+    }
     let selections = match retailer {
         Some(Retailer::Walmart | Retailer::Target) | None => {
             validate_selections(obj, retailer, &mut fields, &mut p)
