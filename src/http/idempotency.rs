@@ -3,13 +3,13 @@
 
 use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
-use super::{json_data, read_json, valid_header_token, Ctx};
+use super::{json_data, read_json, text_response, valid_header_token, Ctx};
 use crate::domain::ids::sha256_hex;
 use crate::idempotency::Begin;
 use crate::store::Store;
 use serde_json::Value;
 use std::future::Future;
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 pub const IDEMPOTENCY_BINDING: &str = "IDEMPOTENCY";
 
@@ -99,23 +99,50 @@ where
                 "This Idempotency-Key was already used with a different request",
             ))
         }
-        Begin::Done { status, body } => {
-            let mut resp = json_data(status, &body);
-            let _ = resp.headers_mut().set("idempotent-replayed", "true");
-            return Ok(resp);
-        }
+        Begin::Done {
+            status,
+            body,
+            headers,
+        } => return Ok(replay(status, &body, &headers)),
     }
     match work.await {
         Ok(w) => {
-            let finish = serde_json::json!({"status": w.status, "body": w.data}).to_string();
+            let (status, data) = (w.status, w.data.clone());
+            let resp = w.into_response();
+            let headers: Vec<(&str, String)> = REPLAYED_HEADERS
+                .iter()
+                .filter_map(|h| resp.headers().get(h).ok().flatten().map(|v| (*h, v)))
+                .collect();
+            let finish =
+                serde_json::json!({"status": status, "body": data, "headers": headers}).to_string();
             call(env, &name, "/finish", finish).await?;
-            Ok(w.into_response())
+            Ok(resp)
         }
         Err(e) => {
             let _ = call(env, &name, "/abort", String::new()).await;
             Err(e)
         }
     }
+}
+
+/// The headers of a first response that its replays carry too (the correlation id is each
+/// request's own).
+pub const REPLAYED_HEADERS: [&str; 2] = ["content-type", "location"];
+
+/// The remembered response: the first one's status, body and `REPLAYED_HEADERS`, plus
+/// `Idempotent-Replayed: true`.
+fn replay(status: u16, data: &str, headers: &[(String, String)]) -> Response {
+    let out = Headers::new();
+    // Responses remembered before their headers were kept were all JSON.
+    let _ = out.set("content-type", "application/json");
+    let _ = out.set("cache-control", "no-store");
+    for (k, v) in headers {
+        if REPLAYED_HEADERS.contains(&k.as_str()) {
+            let _ = out.set(k, v);
+        }
+    }
+    let _ = out.set("idempotent-replayed", "true");
+    text_response(status, format!("{{\"data\":{data}}}"), out)
 }
 
 /// The common shape of every admin write: authenticate, check `scope`, read the JSON body,
