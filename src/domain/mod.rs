@@ -1,5 +1,6 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
 pub mod client;
+pub mod config;
 pub mod error;
 #[cfg(test)]
 mod fuzz_regressions;
