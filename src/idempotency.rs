@@ -32,12 +32,12 @@ pub enum Begin {
     /// The key was used with a different request.
     Conflict,
     /// The first request finished: its response (status, `data` JSON, and the headers a
-    /// replay repeats, as name/value pairs).
+    /// replay repeats, as `name: value` lines).
     Done {
         status: u16,
         body: String,
         #[serde(default)]
-        headers: Vec<(String, String)>,
+        headers: String,
     },
 }
 
@@ -56,7 +56,7 @@ pub struct Finish {
     pub status: u16,
     pub body: String,
     #[serde(default)]
-    pub headers: Vec<(String, String)>,
+    pub headers: String,
 }
 
 #[durable_object]
@@ -100,10 +100,7 @@ impl DurableObject for IdempotencyKey {
                     Some(r) if r.state == "done" => Begin::Done {
                         status: r.status.unwrap_or(200.0) as u16,
                         body: r.body.unwrap_or_default(),
-                        headers: r
-                            .headers
-                            .and_then(|h| serde_json::from_str(&h).ok())
-                            .unwrap_or_default(),
+                        headers: r.headers.unwrap_or_default(),
                     },
                     Some(r) if now - (r.at as i64) < STALE_CLAIM_MS => Begin::InProgress,
                     _ => {
@@ -126,14 +123,13 @@ impl DurableObject for IdempotencyKey {
             (Method::Post, "/finish") => {
                 let f: Finish = serde_json::from_str(&body)
                     .map_err(|e| worker::Error::RustError(format!("bad finish body: {e}")))?;
-                let headers = serde_json::to_string(&f.headers).unwrap_or_default();
                 sql.exec(
                     "UPDATE entry SET state = 'done', status = ?, body = ?, headers = ?, at = ?
                      WHERE k = 1",
                     vec![
                         V::from(i64::from(f.status)),
                         V::from(f.body),
-                        V::from(headers),
+                        V::from(f.headers),
                         V::from(now),
                     ],
                 )?;

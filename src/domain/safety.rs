@@ -9,7 +9,6 @@
 //! as the WHATWG parser leaves them (IPv4 numbers normalised, IDN hosts in punycode).
 
 use super::error::FieldError;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use url::Host;
 
@@ -101,7 +100,7 @@ fn is_own_workers_dev(domain: &str) -> bool {
 /// One host of a setting (`SERVICE_HOSTS`, `CUSTOM_DESTINATION_HOSTS`): a bare host
 /// (`in2carts.com`, `[::1]`, `go.brand.example:8443`), an origin (`https://in2carts.com`) or
 /// `*.brand.example` (subdomains are always included). Normalised as URLs are (punycode).
-pub fn parse_host(entry: &str) -> Result<Host<String>, String> {
+fn host_url(entry: &str) -> Result<url::Url, String> {
     let e = entry.trim();
     let e = e.strip_prefix("*.").unwrap_or(e);
     let bad = || format!("'{}' is not a host name", entry.trim());
@@ -114,7 +113,8 @@ pub fn parse_host(entry: &str) -> Result<Host<String>, String> {
         format!("http://{e}")
     };
     let u = url::Url::parse(&as_url).map_err(|_| bad())?;
-    if !u.username().is_empty()
+    if u.host_str().is_none_or(str::is_empty)
+        || !u.username().is_empty()
         || u.password().is_some()
         || u.path() != "/"
         || u.query().is_some()
@@ -122,11 +122,17 @@ pub fn parse_host(entry: &str) -> Result<Host<String>, String> {
     {
         return Err(bad());
     }
-    match u.host() {
-        Some(Host::Domain(d)) => Ok(Host::Domain(clean_domain(d))),
-        Some(h) => Ok(h.to_owned()),
-        None => Err(bad()),
-    }
+    Ok(u)
+}
+
+/// A setting's host as the URL parser reads it (see `host_url`).
+pub fn parse_host(entry: &str) -> Result<Host<String>, String> {
+    let u = host_url(entry)?;
+    Ok(match u.host() {
+        Some(Host::Domain(d)) => Host::Domain(clean_domain(d)),
+        Some(h) => h.to_owned(),
+        None => unreachable!("host_url answers URLs with a host"),
+    })
 }
 
 /// `SERVICE_HOSTS`: comma-separated hosts the worker is also routed on. Empty entries are
@@ -138,24 +144,36 @@ pub fn parse_service_hosts(v: &str) -> Result<Vec<Host<String>>, String> {
         .collect()
 }
 
+/// Per-project allow-lists: (project id, hosts), hosts as `host_str` serialises them.
+pub type AllowLists = Vec<(String, Vec<String>)>;
+
 /// `CUSTOM_DESTINATION_HOSTS`: a JSON object of project id → list of hosts; empty means no
 /// project is restricted. Any other shape makes the setting unusable.
-pub fn parse_allow_lists(v: &str) -> Result<HashMap<String, Vec<String>>, String> {
-    const SHAPE: &str = "must be a JSON object of project id → list of host names, e.g. \
-{\"proj_123\": [\"brand.example\"]}";
+pub fn parse_allow_lists(v: &str) -> Result<AllowLists, String> {
+    use serde_json::Value;
+    let shape = || {
+        "CUSTOM_DESTINATION_HOSTS must be a JSON object of project id → list of host names, \
+e.g. {\"proj_123\": [\"brand.example\"]}"
+            .to_string()
+    };
     if v.trim().is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
-    let raw: HashMap<String, Vec<String>> =
-        serde_json::from_str(v).map_err(|_| format!("CUSTOM_DESTINATION_HOSTS {SHAPE}"))?;
+    let Ok(Value::Object(raw)) = serde_json::from_str::<Value>(v) else {
+        return Err(shape());
+    };
     raw.into_iter()
         .map(|(project, hosts)| {
+            let Value::Array(hosts) = hosts else {
+                return Err(shape());
+            };
             let hosts = hosts
                 .iter()
-                .map(|h| match parse_host(h) {
-                    Ok(Host::Domain(d)) => Ok(d),
-                    Ok(other) => Ok(other.to_string()),
-                    Err(m) => Err(format!("CUSTOM_DESTINATION_HOSTS ({project}): {m}")),
+                .map(|h| {
+                    let h = h.as_str().ok_or_else(shape)?;
+                    host_url(h)
+                        .map(|u| clean_domain(u.host_str().unwrap_or_default()))
+                        .map_err(|m| format!("CUSTOM_DESTINATION_HOSTS ({project}): {m}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((project, hosts))
@@ -176,10 +194,7 @@ pub fn check_destinations(
             continue;
         };
         let Some(host) = parsed.host() else { continue };
-        let shown = match &host {
-            Host::Domain(d) => clean_domain(d),
-            other => other.to_string(),
-        };
+        let shown = clean_domain(parsed.host_str().unwrap_or_default());
         if own.contains(&host) {
             problems.push(FieldError::new(
                 *key,
@@ -373,9 +388,14 @@ mod tests {
             parse_allow_lists(r#"{"p": ["Brand.Example", "*.shop.example", "bücher.example"]}"#)
                 .unwrap();
         assert_eq!(
-            m["p"],
-            s(&["brand.example", "shop.example", "xn--bcher-kva.example"])
+            m,
+            vec![(
+                "p".to_string(),
+                s(&["brand.example", "shop.example", "xn--bcher-kva.example"])
+            )]
         );
+        let ip = parse_allow_lists(r#"{"p": ["[::1]", "127.0.0.1:80"]}"#).unwrap();
+        assert_eq!(ip[0].1, s(&["[::1]", "127.0.0.1"]));
         for bad in [
             "{not json",
             r#"["brand.example"]"#,

@@ -77,10 +77,11 @@ pub fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str], parent: &str, 
 /// for when one differs only in case, `_` or `-` (`utm_source` → `utmSource`). The list of
 /// allowed fields is not repeated in every detail (it is in the API's documentation).
 pub fn unknown_field_message(shown: &str, allowed: &[&str]) -> String {
+    // Field names are ASCII; ASCII folding keeps Unicode's case tables out of the bundle.
     let fold = |s: &str| -> String {
         s.chars()
             .filter(|c| *c != '_' && *c != '-')
-            .flat_map(char::to_lowercase)
+            .map(|c| c.to_ascii_lowercase())
             .collect()
     };
     let folded = fold(shown);

@@ -11,9 +11,8 @@
 use super::errors::ApiError;
 use super::Ctx;
 use crate::domain::config::{self, Settings};
-use crate::domain::safety::{self, parse_allow_lists, parse_service_hosts, OwnHosts};
+use crate::domain::safety::{self, parse_allow_lists, parse_service_hosts, AllowLists, OwnHosts};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use worker::{web_sys, Env, Request};
 
 /// A var's or secret's value (both are strings to the worker); `None` when unset.
@@ -24,7 +23,7 @@ fn read(env: &Env, name: &str) -> Option<String> {
 /// What the destination checks read from the settings.
 struct Destinations {
     /// `CUSTOM_DESTINATION_HOSTS`: project id → allowed hosts.
-    allow: HashMap<String, Vec<String>>,
+    allow: AllowLists,
     /// `SERVICE_HOSTS`, with nothing else yet (the request's and the base URL's hosts are
     /// added per request).
     service: OwnHosts,
@@ -160,7 +159,11 @@ pub fn check_destinations(
         let mut own = d.service.clone();
         own.add_url(&cx.base_url);
         own.add_url(&cx.request_origin);
-        let allowed = d.allow.get(project_id).map(Vec::as_slice);
+        let allowed = d
+            .allow
+            .iter()
+            .find(|(p, _)| p == project_id)
+            .map(|(_, hosts)| hosts.as_slice());
         let problems = safety::check_destinations(urls, &own, allowed);
         if problems.is_empty() {
             Ok(())

@@ -79,47 +79,66 @@ where
         return work.await.map(Written::into_response);
     };
     let name = format!("{api_key_hash}:{}", sha256_hex(idem.as_bytes()));
-    let begin: Begin =
-        serde_json::from_str(&call(env, &name, "/begin", request_hash.into()).await?)
-            .map_err(|_| ApiError::internal())?;
+    if let Some(earlier) = begin(env, &name, request_hash).await? {
+        return Ok(earlier);
+    }
+    settle(env, &name, work.await).await
+}
+
+/// Claims the key for this request: `None` when it owns the key now, else the answer (the
+/// replay of the first response, or 409). Not generic, so the writes share one copy.
+async fn begin(env: &Env, name: &str, request_hash: &str) -> Result<Option<Response>, ApiError> {
+    let begin: Begin = serde_json::from_str(&call(env, name, "/begin", request_hash.into()).await?)
+        .map_err(|_| ApiError::internal())?;
     match begin {
-        Begin::Claimed => {}
-        Begin::InProgress => {
-            return Err(ApiError::new(
-                409,
-                "idempotency_request_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly",
-            )
-            .with_header("retry-after", "1"))
-        }
-        Begin::Conflict => {
-            return Err(ApiError::new(
-                409,
-                "idempotency_key_reused",
-                "This Idempotency-Key was already used with a different request",
-            ))
-        }
+        Begin::Claimed => Ok(None),
+        Begin::InProgress => Err(ApiError::new(
+            409,
+            "idempotency_request_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .with_header("retry-after", "1")),
+        Begin::Conflict => Err(ApiError::new(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request",
+        )),
         Begin::Done {
             status,
             body,
             headers,
-        } => return Ok(replay(status, &body, &headers)),
+        } => Ok(Some(replay(status, &body, &headers))),
     }
-    match work.await {
+}
+
+/// After the write: its response is remembered (status, body and `REPLAYED_HEADERS`), or,
+/// when it failed, the key is released.
+async fn settle(
+    env: &Env,
+    name: &str,
+    result: Result<Written, ApiError>,
+) -> Result<Response, ApiError> {
+    match result {
         Ok(w) => {
             let (status, data) = (w.status, w.data.clone());
             let resp = w.into_response();
-            let headers: Vec<(&str, String)> = REPLAYED_HEADERS
+            let headers: String = REPLAYED_HEADERS
                 .iter()
-                .filter_map(|h| resp.headers().get(h).ok().flatten().map(|v| (*h, v)))
+                .filter_map(|h| {
+                    resp.headers()
+                        .get(h)
+                        .ok()
+                        .flatten()
+                        .map(|v| format!("{h}: {v}\n"))
+                })
                 .collect();
             let finish =
                 serde_json::json!({"status": status, "body": data, "headers": headers}).to_string();
-            call(env, &name, "/finish", finish).await?;
+            call(env, name, "/finish", finish).await?;
             Ok(resp)
         }
         Err(e) => {
-            let _ = call(env, &name, "/abort", String::new()).await;
+            let _ = call(env, name, "/abort", String::new()).await;
             Err(e)
         }
     }
@@ -131,13 +150,13 @@ pub const REPLAYED_HEADERS: [&str; 2] = ["content-type", "location"];
 
 /// The remembered response: the first one's status, body and `REPLAYED_HEADERS`, plus
 /// `Idempotent-Replayed: true`.
-fn replay(status: u16, data: &str, headers: &[(String, String)]) -> Response {
+fn replay(status: u16, data: &str, headers: &str) -> Response {
     let out = Headers::new();
     // Responses remembered before their headers were kept were all JSON.
     let _ = out.set("content-type", "application/json");
     let _ = out.set("cache-control", "no-store");
-    for (k, v) in headers {
-        if REPLAYED_HEADERS.contains(&k.as_str()) {
+    for (k, v) in headers.lines().filter_map(|l| l.split_once(": ")) {
+        if REPLAYED_HEADERS.contains(&k) {
             let _ = out.set(k, v);
         }
     }
