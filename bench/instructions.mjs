@@ -135,9 +135,9 @@ function counted(name, pid, before) {
 async function measure(v) {
   const dir = join(tmp, v.name);
   const config = v.baseline ? snapshotBaseline(dir) : snapshotWorker(dir, v.build);
-  const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = ensureDevVars();
+  const { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET } = ensureDevVars();
   const vars = {
-    ADMIN_TOKEN, VISITOR_HASH_SECRET,
+    ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET,
     ...(v.baseline ? { SEED_TOKEN: 'insn' } : { CLICK_BATCH_SCALE: String(SCALE) }),
     ...v.vars,
   };

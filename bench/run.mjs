@@ -424,12 +424,12 @@ async function main() {
   const cold = coldstart(join(tmp, 'worker'));
   if (cold.note.startsWith('coldstart.mjs failed')) throw new Error(`the build snapshot does not load: ${cold.note}`);
 
-  const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = ensureDevVars();
+  const { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET } = ensureDevVars();
   const seedToken = randomBytes(16).toString('hex');
-  const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'on' });
-  const off = await start('ours (recording off)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'off' });
+  const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'on' });
+  const off = await start('ours (recording off)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'off' });
   const off2 = CFG.aa
-    ? await start('ours (recording off, second process)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: 'off' })
+    ? await start('ours (recording off, second process)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'off' })
     : null;
   const base = await start('baseline (JS)', baseConfig, { SEED_TOKEN: seedToken });
 
@@ -642,7 +642,7 @@ async function main() {
     const namedConfig = snapshotWorker(join(tmp, 'named'), namedBuild);
     const sides = {};
     for (const side of ['on', 'off']) {
-      const w = await start(`ours with names (recording ${side})`, namedConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, CLICK_RECORDING: side });
+      const w = await start(`ours with names (recording ${side})`, namedConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: side });
       sides[side] = { w, url: `${w.url}/${(await seedOurs(w)).link.shortId}` };
       await wrk(sides[side].url, { seconds: Math.max(1, CFG.warmup) });
     }

@@ -2,18 +2,17 @@
 // makes sure a dev API key for proj_123 with every scope exists, and prints it.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, ensureDir, setDevVar, startWorker } from './lib.mjs';
+import { ROOT, WORKER_SECRETS, WORKER_VARS, ensureDevVars, ensureDir, setDevVar, startWorker } from './lib.mjs';
 import { ALL_SCOPES, createLocalKey } from './keys.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
-// Plain settings are passed as vars; secrets (ADMIN_TOKEN, VISITOR_HASH_SECRET and an
-// INSTACART_API_KEY from the environment) go through .dev.vars, which wrangler loads as
-// secrets and never prints.
-const vars = {
-  PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL,
-  INSTACART_API_BASE_URL: process.env.INSTACART_API_BASE_URL,
-};
-if (process.env.INSTACART_API_KEY) setDevVar('INSTACART_API_KEY', process.env.INSTACART_API_KEY);
+// Every setting the worker reads is taken from the environment when set there (multi-line
+// values too): vars on wrangler's command line, secrets through .dev.vars, which wrangler
+// loads as secrets and never prints. The secrets the worker requires (SHORT_ID_SECRET,
+// VISITOR_HASH_SECRET) and ADMIN_TOKEN are generated into .dev.vars when missing.
+const vars = Object.fromEntries(WORKER_VARS.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+ensureDevVars();
+for (const k of WORKER_SECRETS) if (process.env[k]) setDevVar(k, process.env[k]);
 
 const worker = await startWorker({ port, persistTo: join(ROOT, '.wrangler', 'state'), vars });
 for (const sig of ['SIGINT', 'SIGTERM']) {

@@ -17,7 +17,9 @@ pub const STALE_CLAIM_MS: i64 = 60_000;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS entry (
   k INTEGER PRIMARY KEY CHECK (k = 1), hash TEXT NOT NULL, state TEXT NOT NULL,
-  at INTEGER NOT NULL, status INTEGER, body TEXT);";
+  at INTEGER NOT NULL, status INTEGER, body TEXT, headers TEXT);";
+/// Objects made before the response's headers were kept have no `headers` column.
+const ADD_HEADERS: &str = "ALTER TABLE entry ADD COLUMN headers TEXT";
 
 /// What `POST /begin` answers.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,8 +31,14 @@ pub enum Begin {
     InProgress,
     /// The key was used with a different request.
     Conflict,
-    /// The first request finished: its response.
-    Done { status: u16, body: String },
+    /// The first request finished: its response (status, `data` JSON, and the headers a
+    /// replay repeats, as `name: value` lines).
+    Done {
+        status: u16,
+        body: String,
+        #[serde(default)]
+        headers: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -40,12 +48,15 @@ struct Row {
     at: f64,
     status: Option<f64>,
     body: Option<String>,
+    headers: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct Finish {
     pub status: u16,
     pub body: String,
+    #[serde(default)]
+    pub headers: String,
 }
 
 #[durable_object]
@@ -55,8 +66,14 @@ pub struct IdempotencyKey {
 
 impl DurableObject for IdempotencyKey {
     fn new(state: State, _env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
+        let sql = state.storage().sql();
+        if let Err(e) = sql.exec(SCHEMA, None) {
             worker::console_error!("idempotency schema: {e}");
+        }
+        if sql.exec("SELECT headers FROM entry LIMIT 0", None).is_err() {
+            if let Err(e) = sql.exec(ADD_HEADERS, None) {
+                worker::console_error!("idempotency schema: {e}");
+            }
         }
         IdempotencyKey { state }
     }
@@ -70,7 +87,7 @@ impl DurableObject for IdempotencyKey {
         let now = worker::Date::now().as_millis() as i64;
         let rows: Vec<Row> = sql
             .exec(
-                "SELECT hash, state, at, status, body FROM entry WHERE k = 1",
+                "SELECT hash, state, at, status, body, headers FROM entry WHERE k = 1",
                 None,
             )?
             .to_array()?;
@@ -83,13 +100,15 @@ impl DurableObject for IdempotencyKey {
                     Some(r) if r.state == "done" => Begin::Done {
                         status: r.status.unwrap_or(200.0) as u16,
                         body: r.body.unwrap_or_default(),
+                        headers: r.headers.unwrap_or_default(),
                     },
                     Some(r) if now - (r.at as i64) < STALE_CLAIM_MS => Begin::InProgress,
                     _ => {
                         sql.exec(
                             "INSERT INTO entry (k, hash, state, at) VALUES (1, ?, 'pending', ?)
                              ON CONFLICT (k) DO UPDATE SET hash = excluded.hash,
-                               state = 'pending', at = excluded.at, status = NULL, body = NULL",
+                               state = 'pending', at = excluded.at, status = NULL, body = NULL,
+                               headers = NULL",
                             vec![V::from(hash), V::from(now)],
                         )?;
                         let storage = self.state.storage();
@@ -105,8 +124,14 @@ impl DurableObject for IdempotencyKey {
                 let f: Finish = serde_json::from_str(&body)
                     .map_err(|e| worker::Error::RustError(format!("bad finish body: {e}")))?;
                 sql.exec(
-                    "UPDATE entry SET state = 'done', status = ?, body = ?, at = ? WHERE k = 1",
-                    vec![V::from(i64::from(f.status)), V::from(f.body), V::from(now)],
+                    "UPDATE entry SET state = 'done', status = ?, body = ?, headers = ?, at = ?
+                     WHERE k = 1",
+                    vec![
+                        V::from(i64::from(f.status)),
+                        V::from(f.body),
+                        V::from(f.headers),
+                        V::from(now),
+                    ],
                 )?;
                 Response::ok("ok")
             }

@@ -23,6 +23,9 @@ use worker::{event, js_sys, web_sys, Context, Env, Method, Request, Response};
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let url = req.url();
     let path = domain::ids::url_path(&url);
+    if let Some(refused) = http::config::refusal(&env, path, &req) {
+        return Ok(refused);
+    }
     let method = req.method();
     if method == "GET" || method == "HEAD" {
         if let Some(short_id) = domain::ids::redirect_target(path) {
@@ -55,6 +58,9 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 /// record, not awaited; `undefined` for any other path (the entry then calls `fetch`).
 #[wasm_bindgen]
 pub fn redirect_lookup(url: &str, env: &Env) -> Option<js_sys::Promise> {
+    if http::config::misconfigured(env) {
+        return None;
+    }
     let short_id = domain::ids::redirect_target(domain::ids::url_path(url))?;
     store::fast::redirect_read(env, short_id).ok()
 }
@@ -131,6 +137,7 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
     };
     let cx = Ctx {
         base_url: http::base_url(&env, &req),
+        request_origin: http::request_origin(&req),
         env,
         correlation_id,
     };

@@ -2,37 +2,55 @@
 // real local KV and SQLite Durable Objects, on a free port, with a throwaway state directory.
 // Always stopped after the suite, even when a test fails.
 import { after, before } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devVars, ensureDevVars, freePort, startWorker } from '../scripts/lib.mjs';
+import { devSecrets, formatDevVars, freePort, startWorker } from '../scripts/lib.mjs';
 import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
+import { snapshotWorker } from '../bench/workers.mjs';
 
 export { ALL_SCOPES };
 
 /**
- * Starts a worker for the calling test file. `vars` are extra worker vars.
+ * Starts a worker for the calling test file. `vars` are extra worker vars. The local secrets
+ * (scripts/lib.mjs `devSecrets`: the admin token and the secrets the worker requires) are
+ * passed too, except those named in `omit`; the project's .dev.vars itself is never read by
+ * the worker, so it knows only what the test gives it. `configure` edits the worker's
+ * wrangler.toml, and `dotDevVars` is written as its .dev.vars (read by wrangler as for `npm
+ * start`): either runs the worker from a snapshot of build/. `withKey: false` skips making
+ * the default API key (a misconfigured worker cannot register one).
  * Returns an object whose fields are filled in `before()`.
  */
-export function useWorker({ vars = {} } = {}) {
+export function useWorker({ vars = {}, omit = [], configure, dotDevVars, withKey = true } = {}) {
   const w = { url: '', key: '', stop: null, state: '' };
   let state;
   before(async () => {
-    ensureDevVars();
+    const secrets = devSecrets();
+    for (const k of [...omit, ...Object.keys(dotDevVars ?? {})]) delete secrets[k];
     state = mkdtempSync(join(tmpdir(), 'in2carts-test-'));
     w.state = state; // the worker's local state (KV, Durable Objects), for tests that inspect it
+    const extraArgs = [];
+    if (configure || dotDevVars) {
+      const config = snapshotWorker(join(state, 'worker'));
+      if (configure) writeFileSync(config, configure(readFileSync(config, 'utf8')));
+      if (dotDevVars) writeFileSync(join(state, 'worker', '.dev.vars'), formatDevVars(dotDevVars));
+      extraArgs.push('--config', config);
+    } else {
+      // An explicit (empty) env file: wrangler then does not load the project's .dev.vars.
+      writeFileSync(join(state, 'empty.env'), '');
+      extraArgs.push('--env-file', join(state, 'empty.env'));
+    }
     const port = await freePort();
-    const { ADMIN_TOKEN, VISITOR_HASH_SECRET } = devVars();
     const worker = await startWorker({
-      port, persistTo: state, quiet: true,
-      vars: { ADMIN_TOKEN, VISITOR_HASH_SECRET, ...vars },
+      port, persistTo: state, quiet: true, extraArgs,
+      vars: { ...secrets, ...vars },
     });
     const kill = () => { try { process.kill(-worker.proc.pid, 'SIGKILL'); } catch { /* gone */ } };
     process.on('exit', kill);
     w.url = worker.url;
     w.stop = worker.stop;
     w.log = worker.log;
-    w.key = await w.newKey({ projects: ['proj_123'], scopes: ALL_SCOPES });
+    if (withKey) w.key = await w.newKey({ projects: ['proj_123'], scopes: ALL_SCOPES });
   });
   after(async () => {
     if (w.stop) await w.stop();

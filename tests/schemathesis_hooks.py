@@ -70,6 +70,9 @@ CROSS_FIELD_RULES = {
         _is("options.expiresAt", "out_of_range"),  # expiresAt must be after startsAt
         _ends("metadata", "too_large"),  # at most 4 KiB serialized (link and default QR code)
         _QR_CONTRAST,  # fg darker than bg, contrast at least 3:1
+        _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
+        _is("customUrl", "too_long"),  # over 2,048 characters once normalised (percent-encoded)
+        _is("fallbackUrl", "too_long"),
     ],
     ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _is("metadata", "too_large")],
     ("GET", "/v1/links/{linkId}/stats"): [

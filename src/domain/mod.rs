@@ -1,6 +1,7 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
 pub mod batcher;
 pub mod client;
+pub mod config;
 pub mod error;
 #[cfg(test)]
 mod fuzz_regressions;

@@ -95,7 +95,7 @@ pub fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str], parent: &str, 
             p.push(
                 path(parent, &shown),
                 "unknown_field",
-                format!("Unknown field '{shown}'. Allowed: {}", allowed.join(", ")),
+                unknown_field_message(&shown, allowed),
             );
         }
     }
@@ -130,6 +130,24 @@ pub fn bounded_array<'a>(
         return None;
     }
     Some(items)
+}
+
+/// The message of an unknown field: its name, and the allowed field it most likely stands
+/// for when one differs only in case, `_` or `-` (`utm_source` → `utmSource`). The list of
+/// allowed fields is not repeated in every detail (it is in the API's documentation).
+pub fn unknown_field_message(shown: &str, allowed: &[&str]) -> String {
+    // Field names are ASCII; ASCII folding keeps Unicode's case tables out of the bundle.
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let folded = fold(shown);
+    match allowed.iter().find(|a| fold(a) == folded) {
+        Some(a) => format!("Unknown field '{shown}'; did you mean '{a}'?"),
+        None => format!("Unknown field '{shown}'"),
+    }
 }
 
 /// Characters counted as Unicode scalar values, as JSON Schema's `maxLength` does.
@@ -283,7 +301,9 @@ pub fn opt_object<'a>(
 }
 
 /// An absolute `http`/`https` URL with a host, no credentials, no whitespace or control
-/// characters, at most `max` characters. Returns the URL as given (after these checks).
+/// characters, at most `max` characters as given and as normalised. Returns it as the WHATWG
+/// parser serialises it (lowercase scheme and host, IDN hosts in punycode, fullwidth and
+/// ignorable characters mapped, non-ASCII percent-encoded): the URL a browser follows.
 pub fn check_web_url(s: &str, key: &str, max: usize, p: &mut Problems) -> Option<String> {
     if s.len() > max {
         p.push(
@@ -343,8 +363,20 @@ pub fn check_web_url(s: &str, key: &str, max: usize, p: &mut Problems) -> Option
         p.push(key, "invalid_url", "URL must not contain credentials");
         return None;
     }
-    // The WHATWG serialization (lowercase scheme and host): what a browser would follow.
-    Some(u.into())
+    // The WHATWG serialization: what a browser would follow, so what is stored and shown.
+    let normalised: String = u.into();
+    if normalised.len() > max {
+        p.push(
+            key,
+            "too_long",
+            format!(
+                "URL must be at most {max} characters once normalised (got {})",
+                normalised.len()
+            ),
+        );
+        return None;
+    }
+    Some(normalised)
 }
 
 #[cfg(test)]
@@ -397,6 +429,91 @@ mod tests {
         let long = format!("https://example.com/{}", "a".repeat(2100));
         assert!(check_web_url(&long, "u", 2048, &mut p).is_none());
         assert_eq!(p.shape[0].code, "too_long");
+    }
+
+    #[test]
+    fn urls_come_back_normalised() {
+        for (given, normalised) in [
+            (
+                "https://\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.com/\u{ff41}",
+                "https://example.com/%EF%BD%81",
+            ),
+            (
+                "https://\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.\u{440}\u{444}/\u{43f}",
+                "https://xn--e1afmkfd.xn--p1ai/%D0%BF",
+            ),
+            (
+                "https://ex\u{ad}ample.com/a\u{ad}b",
+                "https://example.com/a%C2%ADb",
+            ),
+            ("HTTPS://Example.COM", "https://example.com/"),
+            (
+                "https://example.com:443/x/../y?q=1#f",
+                "https://example.com/y?q=1#f",
+            ),
+        ] {
+            let mut p = Problems::default();
+            assert_eq!(
+                check_web_url(given, "customUrl", 2048, &mut p).as_deref(),
+                Some(normalised),
+                "{given}"
+            );
+            assert!(p.is_empty());
+        }
+        // Within the limit as typed, over it once percent-encoded.
+        let mut p = Problems::default();
+        let wide = format!("https://example.com/{}", "\u{ff41}".repeat(600));
+        assert!(wide.len() <= 2048);
+        assert!(check_web_url(&wide, "customUrl", 2048, &mut p).is_none());
+        assert_eq!(
+            (p.shape[0].key.as_str(), p.shape[0].code),
+            ("customUrl", "too_long")
+        );
+    }
+
+    #[test]
+    fn links_keep_their_urls_normalised() {
+        let body = serde_json::json!({
+            "projectId": "p", "name": "n", "retailer": "custom", "intent": "custom_url",
+            "customUrl": "https://\u{ff45}xample.com/\u{ff41}",
+            "fallbackUrl": "https://\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.\u{440}\u{444}/",
+        });
+        let spec = crate::domain::link::validate_link(&body).unwrap();
+        assert_eq!(
+            spec.custom_url.as_deref(),
+            Some("https://example.com/%EF%BD%81")
+        );
+        assert_eq!(spec.fields["customUrl"], "https://example.com/%EF%BD%81");
+        assert_eq!(spec.fields["fallbackUrl"], "https://xn--e1afmkfd.xn--p1ai/");
+        assert_eq!(
+            spec.fallback_url.as_deref(),
+            Some("https://xn--e1afmkfd.xn--p1ai/")
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_briefly() {
+        let allowed = ["utmSource", "utmMedium", "params"];
+        assert_eq!(
+            unknown_field_message("utm_source", &allowed),
+            "Unknown field 'utm_source'; did you mean 'utmSource'?"
+        );
+        assert_eq!(
+            unknown_field_message("UTM-MEDIUM", &allowed),
+            "Unknown field 'UTM-MEDIUM'; did you mean 'utmMedium'?"
+        );
+        assert_eq!(
+            unknown_field_message("colour", &allowed),
+            "Unknown field 'colour'"
+        );
+        let obj: Map<String, Value> = serde_json::from_str(r#"{"a":1,"params":2}"#).unwrap();
+        let mut p = Problems::default();
+        reject_unknown(&obj, &allowed, "tracking", &mut p);
+        assert_eq!(p.shape.len(), 1);
+        assert_eq!(
+            (p.shape[0].key.as_str(), p.shape[0].code, p.shape[0].message.as_str()),
+            ("tracking.a", "unknown_field", "Unknown field 'a'")
+        );
     }
 
     #[test]

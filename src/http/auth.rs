@@ -32,21 +32,36 @@ pub struct Caller {
 /// The rate-limiting binding of the admin API (wrangler.toml `[[ratelimits]]`), per API key.
 pub const RATE_LIMITER_BINDING: &str = "API_RATE_LIMITER";
 
+/// Authenticates the caller and takes one request from its key's rate limit. The limit fails
+/// closed: without the binding the API is `misconfigured` (503); when the limiter cannot
+/// answer, the request is refused with 503 `rate_limiter_unavailable` (with `Retry-After`),
+/// never let through unlimited.
 pub async fn authenticate(req: &Request, store: &Store, env: &Env) -> Result<Caller, ApiError> {
     let caller = identify(req, store).await?;
-    if let Ok(limiter) = env.rate_limiter(RATE_LIMITER_BINDING) {
-        if let Ok(outcome) = limiter.limit(caller.key_hash.clone()).await {
-            if !outcome.success {
-                return Err(ApiError::new(
-                    429,
-                    "rate_limited",
-                    "Too many requests for this API key; retry after the Retry-After delay",
-                )
-                .with_header("retry-after", "60"));
-            }
+    let Ok(limiter) = env.rate_limiter(RATE_LIMITER_BINDING) else {
+        worker::console_error!("misconfigured: the {RATE_LIMITER_BINDING} binding is missing");
+        return Err(super::config::misconfigured_error(&format!(
+            "the {RATE_LIMITER_BINDING} rate-limiting binding is missing"
+        )));
+    };
+    match limiter.limit(caller.key_hash.clone()).await {
+        Ok(outcome) if outcome.success => Ok(caller),
+        Ok(_) => Err(ApiError::new(
+            429,
+            "rate_limited",
+            "Too many requests for this API key; retry after the Retry-After delay",
+        )
+        .with_header("retry-after", "60")),
+        Err(e) => {
+            worker::console_error!("rate limiter error: {e}");
+            Err(ApiError::new(
+                503,
+                "rate_limiter_unavailable",
+                "The rate limiter could not be reached, so the request was not processed; retry shortly",
+            )
+            .with_header("retry-after", "1"))
         }
     }
-    Ok(caller)
 }
 
 async fn identify(req: &Request, store: &Store) -> Result<Caller, ApiError> {

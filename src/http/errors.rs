@@ -1,7 +1,8 @@
-//! The error envelope of every `/v1` error, in one place. Handlers return `ApiError` values;
-//! only this file turns them into JSON.
+//! The error envelope, in one place. Handlers return `ApiError` values; only this file turns
+//! them into JSON. At most `MAX_DETAILS` details are listed (the last one then says how many
+//! more problems there were), so an error is never many times larger than its request.
 
-use crate::domain::error::{FieldError, Invalid, Kind};
+use crate::domain::error::{cap_details, FieldError, Invalid, Kind};
 use serde::Serialize;
 use worker::{Headers, Response};
 
@@ -79,13 +80,14 @@ impl ApiError {
         if !self.details.is_empty() {
             m.insert(
                 "details".into(),
-                serde_json::to_value(&self.details).unwrap_or_default(),
+                serde_json::to_value(cap_details(self.details.clone())).unwrap_or_default(),
             );
         }
         serde_json::Value::Object(m)
     }
 
-    pub fn into_response(self, correlation_id: &str) -> Response {
+    pub fn into_response(mut self, correlation_id: &str) -> Response {
+        self.details = cap_details(std::mem::take(&mut self.details));
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {

@@ -3,13 +3,13 @@
 
 use super::auth::{authenticate, Caller};
 use super::errors::ApiError;
-use super::{json_data, read_json_within, valid_header_token, Ctx, MAX_BODY_BYTES};
+use super::{json_data, read_json_within, text_response, valid_header_token, Ctx, MAX_BODY_BYTES};
 use crate::domain::ids::sha256_hex;
 use crate::idempotency::Begin;
 use crate::store::Store;
 use serde_json::Value;
 use std::future::Future;
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 pub const IDEMPOTENCY_BINDING: &str = "IDEMPOTENCY";
 
@@ -79,43 +79,89 @@ where
         return work.await.map(Written::into_response);
     };
     let name = format!("{api_key_hash}:{}", sha256_hex(idem.as_bytes()));
-    let begin: Begin =
-        serde_json::from_str(&call(env, &name, "/begin", request_hash.into()).await?)
-            .map_err(|_| ApiError::internal())?;
-    match begin {
-        Begin::Claimed => {}
-        Begin::InProgress => {
-            return Err(ApiError::new(
-                409,
-                "idempotency_request_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly",
-            )
-            .with_header("retry-after", "1"))
-        }
-        Begin::Conflict => {
-            return Err(ApiError::new(
-                409,
-                "idempotency_key_reused",
-                "This Idempotency-Key was already used with a different request",
-            ))
-        }
-        Begin::Done { status, body } => {
-            let mut resp = json_data(status, &body);
-            let _ = resp.headers_mut().set("idempotent-replayed", "true");
-            return Ok(resp);
-        }
+    if let Some(earlier) = begin(env, &name, request_hash).await? {
+        return Ok(earlier);
     }
-    match work.await {
+    settle(env, &name, work.await).await
+}
+
+/// Claims the key for this request: `None` when it owns the key now, else the answer (the
+/// replay of the first response, or 409). Not generic, so the writes share one copy.
+async fn begin(env: &Env, name: &str, request_hash: &str) -> Result<Option<Response>, ApiError> {
+    let begin: Begin = serde_json::from_str(&call(env, name, "/begin", request_hash.into()).await?)
+        .map_err(|_| ApiError::internal())?;
+    match begin {
+        Begin::Claimed => Ok(None),
+        Begin::InProgress => Err(ApiError::new(
+            409,
+            "idempotency_request_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .with_header("retry-after", "1")),
+        Begin::Conflict => Err(ApiError::new(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request",
+        )),
+        Begin::Done {
+            status,
+            body,
+            headers,
+        } => Ok(Some(replay(status, &body, &headers))),
+    }
+}
+
+/// After the write: its response is remembered (status, body and `REPLAYED_HEADERS`), or,
+/// when it failed, the key is released.
+async fn settle(
+    env: &Env,
+    name: &str,
+    result: Result<Written, ApiError>,
+) -> Result<Response, ApiError> {
+    match result {
         Ok(w) => {
-            let finish = serde_json::json!({"status": w.status, "body": w.data}).to_string();
-            call(env, &name, "/finish", finish).await?;
-            Ok(w.into_response())
+            let (status, data) = (w.status, w.data.clone());
+            let resp = w.into_response();
+            let headers: String = REPLAYED_HEADERS
+                .iter()
+                .filter_map(|h| {
+                    resp.headers()
+                        .get(h)
+                        .ok()
+                        .flatten()
+                        .map(|v| format!("{h}: {v}\n"))
+                })
+                .collect();
+            let finish =
+                serde_json::json!({"status": status, "body": data, "headers": headers}).to_string();
+            call(env, name, "/finish", finish).await?;
+            Ok(resp)
         }
         Err(e) => {
-            let _ = call(env, &name, "/abort", String::new()).await;
+            let _ = call(env, name, "/abort", String::new()).await;
             Err(e)
         }
     }
+}
+
+/// The headers of a first response that its replays carry too (the correlation id is each
+/// request's own).
+pub const REPLAYED_HEADERS: [&str; 2] = ["content-type", "location"];
+
+/// The remembered response: the first one's status, body and `REPLAYED_HEADERS`, plus
+/// `Idempotent-Replayed: true`.
+fn replay(status: u16, data: &str, headers: &str) -> Response {
+    let out = Headers::new();
+    // Responses remembered before their headers were kept were all JSON.
+    let _ = out.set("content-type", "application/json");
+    let _ = out.set("cache-control", "no-store");
+    for (k, v) in headers.lines().filter_map(|l| l.split_once(": ")) {
+        if REPLAYED_HEADERS.contains(&k) {
+            let _ = out.set(k, v);
+        }
+    }
+    let _ = out.set("idempotent-replayed", "true");
+    text_response(status, format!("{{\"data\":{data}}}"), out)
 }
 
 /// The common shape of every admin write: authenticate, check `scope`, read the JSON body,

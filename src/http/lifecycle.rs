@@ -14,7 +14,7 @@ use crate::domain::record::{status_at, Status};
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
 use crate::domain::upgrade;
-use crate::domain::validate::{char_len, json_type, Problems};
+use crate::domain::validate::{char_len, json_type, unknown_field_message, Problems};
 use crate::store::{durable, Store, StoredLink};
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
@@ -125,7 +125,7 @@ async fn update_link(
             let msg = if TOP_LEVEL_FIELDS.contains(&k.as_str()) {
                 format!("'{shown}' cannot be changed after creation")
             } else {
-                format!("Unknown field '{shown}'. Allowed: {}", PATCHABLE.join(", "))
+                unknown_field_message(&shown, &PATCHABLE)
             };
             p.push(shown, "not_patchable", msg);
         }

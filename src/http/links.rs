@@ -300,9 +300,9 @@ pub async fn resolve_destination(
     }
 }
 
-/// Redirect safety: `customUrl` / `fallbackUrl` may not point at this service, and must be on
-/// the project's allow-list when one is configured (`CUSTOM_DESTINATION_HOSTS`, a JSON object
-/// of project id → hosts; subdomains included).
+/// Redirect safety: `customUrl` / `fallbackUrl` may not point at this service (any host it
+/// answers on), and must be on the project's allow-list when one is configured
+/// (`CUSTOM_DESTINATION_HOSTS`); see `config::check_destinations`.
 pub fn check_destinations(cx: &Ctx, spec: &LinkSpec) -> Result<(), ApiError> {
     let mut urls = Vec::new();
     if let Some(u) = &spec.custom_url {
@@ -314,26 +314,7 @@ pub fn check_destinations(cx: &Ctx, spec: &LinkSpec) -> Result<(), ApiError> {
     if urls.is_empty() {
         return Ok(());
     }
-    let own: Vec<String> = url::Url::parse(&cx.base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .into_iter()
-        .collect();
-    let allowed: Option<Vec<String>> = cx
-        .env
-        .var("CUSTOM_DESTINATION_HOSTS")
-        .ok()
-        .and_then(|v| {
-            serde_json::from_str::<std::collections::HashMap<String, Vec<String>>>(&v.to_string())
-                .ok()
-        })
-        .and_then(|mut m| m.remove(&spec.project_id));
-    let problems = crate::domain::safety::check_destinations(&urls, &own, allowed.as_deref());
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(problems))
-    }
+    super::config::check_destinations(cx, &spec.project_id, &urls)
 }
 
 /// The redirect record of a link; QR code `i` of `qr_codes` has the marker `i + 1`.
@@ -402,7 +383,7 @@ async fn claim_short_id(
             }
         };
     }
-    let key = super::short_id_key(env);
+    let key = super::short_id_key(env)?;
     for _ in 0..5 {
         let mut bytes = [0u8; 32];
         random_bytes(&mut bytes)?;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod bulk;
+pub mod config;
 pub mod errors;
 pub mod idempotency;
 pub mod instacart;
@@ -56,20 +57,21 @@ pub struct Ctx {
     pub correlation_id: String,
     /// Origin used in `shortLink`, `imageUrl` and `encodedUrl`.
     pub base_url: String,
+    /// The origin the request came in on (its `Host`): this service too.
+    pub request_origin: String,
 }
 
-/// The configured public base URL, or the request's own origin.
-pub fn base_url(env: &Env, req: &Request) -> String {
-    if let Ok(v) = env.var("PUBLIC_BASE_URL") {
-        let v = v.to_string();
-        let v = v.trim().trim_end_matches('/');
-        if !v.is_empty() {
-            return v.to_string();
-        }
-    }
+/// The request's own origin.
+pub fn request_origin(req: &Request) -> String {
     req.url()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default()
+}
+
+/// The configured public base URL (`PUBLIC_BASE_URL`, which a deploy requires), or, when it
+/// is empty (local development), the request's own origin.
+pub fn base_url(env: &Env, req: &Request) -> String {
+    config::public_base_url(env).unwrap_or_else(|| request_origin(req))
 }
 
 /// `X-Correlation-ID`: echoed when valid (8–128 visible ASCII characters), generated
@@ -212,20 +214,9 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Key of short ids' check character (`SHORT_ID_SECRET`; a built-in default locally).
-pub fn short_id_key(env: &Env) -> Vec<u8> {
-    thread_local! {
-        // Secrets are fixed for the life of an isolate: read once.
-        static KEY: std::cell::OnceCell<Vec<u8>> = const { std::cell::OnceCell::new() };
-    }
-    KEY.with(|k| {
-        k.get_or_init(|| {
-            env.secret("SHORT_ID_SECRET")
-                .map(|s| s.to_string().into_bytes())
-                .unwrap_or_else(|_| b"in2carts-short-id".to_vec())
-        })
-        .clone()
-    })
+/// Key of short ids' check character (`SHORT_ID_SECRET`, required).
+pub fn short_id_key(env: &Env) -> Result<Vec<u8>, ApiError> {
+    config::short_id_key(env)
 }
 
 /// Bounds on what the admin API reads from a request line and headers.

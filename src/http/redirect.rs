@@ -148,7 +148,11 @@ fn parse_record(raw: &[u8]) -> Option<RedirectRecord> {
 /// belong to a link created moments ago; the full path (`handle`) asks its home object.
 /// `short_id` comes from `ids::redirect_target`, which already checked its format.
 pub fn miss_now(env: &Env, short_id: &str) -> Option<web_sys::Response> {
-    (!has_valid_check(short_id, &super::short_id_key(env))).then(|| not_found().into())
+    // Without its key (a misconfigured worker, refused before it gets here) nothing is known.
+    let Ok(key) = super::short_id_key(env) else {
+        return Some(unavailable().into());
+    };
+    (!has_valid_check(short_id, &key)).then(|| not_found().into())
 }
 
 /// The response for a link in `status`, and the visit queued for recording. `preview`: the
@@ -206,7 +210,8 @@ async fn capped_status(env: &Env, short_id: &str, max: u64, shopper: bool) -> St
 /// The record from the link's home object, for ids KV does not know (yet). Only ids that
 /// carry a valid check character get that far, and a confirmed miss is cached briefly.
 async fn authoritative(env: &Env, ctx: &Context, short_id: &str) -> Option<String> {
-    if !has_valid_check(short_id, &super::short_id_key(env)) {
+    let key = super::short_id_key(env).ok()?;
+    if !has_valid_check(short_id, &key) {
         return None;
     }
     let key = format!("https://negative.in2carts.invalid/{short_id}");

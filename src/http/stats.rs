@@ -233,7 +233,7 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
     let bytes = visit_fields(&requests, bot_management(env)).to_vec();
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::internal())?;
     let fields = parse_visits(text, visits.len()).ok_or_else(ApiError::internal)?;
-    let visitors = visitor_hasher(env);
+    let visitors = visitor_hasher(env)?;
     Ok(visits
         .into_iter()
         .zip(fields.iter())
@@ -244,20 +244,18 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
         .collect())
 }
 
-/// The visitor hasher, keyed by `VISITOR_HASH_SECRET`, prepared once per isolate.
-fn visitor_hasher(env: &Env) -> VisitorHasher {
+/// The visitor hasher, keyed by `VISITOR_HASH_SECRET` (required: a misconfigured worker
+/// records nothing, as it serves nothing), prepared once per isolate.
+fn visitor_hasher(env: &Env) -> Result<VisitorHasher, ApiError> {
     thread_local! {
         static HASHER: std::cell::OnceCell<VisitorHasher> = const { std::cell::OnceCell::new() };
     }
     HASHER.with(|h| {
-        h.get_or_init(|| {
-            let secret = env
-                .secret("VISITOR_HASH_SECRET")
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            VisitorHasher::new(secret.as_bytes())
-        })
-        .clone()
+        if let Some(hasher) = h.get() {
+            return Ok(hasher.clone());
+        }
+        let key = super::config::visitor_hash_key(env)?;
+        Ok(h.get_or_init(|| VisitorHasher::new(&key)).clone())
     })
 }
 
