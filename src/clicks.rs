@@ -24,18 +24,48 @@ pub const RETENTION_MS: i64 = 24 * HOUR_MS;
 /// How often the roll-up alarm runs while there is something to clear.
 pub const ROLLUP_EVERY_MS: i64 = HOUR_MS;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS hourly (
-  hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
+/// The columns of `hourly`: the counts per hour and dimensions. `event` and `retailer`
+/// (`domain::stats::EXTRA_COUNT_FIELDS`) came later: rows stored before them read `''`.
+macro_rules! hourly_columns {
+    () => {
+        "hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
   browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
-  clicks INTEGER NOT NULL,
-  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot)) WITHOUT ROWID;
+  clicks INTEGER NOT NULL, event TEXT NOT NULL DEFAULT '', retailer TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)"
+    };
+}
+
+const SCHEMA: &str = concat!(
+    "
+CREATE TABLE IF NOT EXISTS hourly (",
+    hourly_columns!(),
+    ") WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS visitors (
   day INTEGER NOT NULL, visitor TEXT NOT NULL, first_hour INTEGER NOT NULL,
   PRIMARY KEY (day, visitor)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uniq_hourly (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
-";
+"
+);
+
+/// Shards written before rows had an `event` and a `retailer` keep `hourly` without them: its
+/// rows move, as they are, to a table with them (`''`, a visit of the link), which takes its
+/// name. A table's key cannot be changed in place.
+const MIGRATE_DIMENSIONS: &str = concat!(
+    "
+CREATE TABLE hourly_next (",
+    hourly_columns!(),
+    ") WITHOUT ROWID;
+INSERT INTO hourly_next (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks FROM hourly WHERE true;
+DROP TABLE hourly;
+ALTER TABLE hourly_next RENAME TO hourly;
+"
+);
+
+/// Whether `hourly` has the `retailer` column (`MIGRATE_DIMENSIONS` ran, or it was made so).
+const HAS_DIMENSIONS: &str = "SELECT COUNT(*) AS n FROM sqlite_master
+  WHERE type = 'table' AND name = 'hourly' AND sql LIKE '%retailer TEXT%'";
 
 /// Shards written by earlier versions kept one raw row per click in `events` (and a trigger
 /// that added visitor rows). Their events are counted into `hourly` once, then dropped.
@@ -43,7 +73,7 @@ const MIGRATE_EVENTS: &str = "
 INSERT INTO hourly (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
   SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', COUNT(*)
   FROM events WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)
   DO UPDATE SET clicks = clicks + excluded.clicks;
 DROP TRIGGER IF EXISTS shopper_visitor;
 DROP TABLE events;
@@ -53,13 +83,15 @@ DROP TABLE events;
 const CLAIM_BATCH: &str =
     "INSERT INTO batches (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1 AS n";
 
-/// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order) to `hourly`.
+/// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order, then the
+/// `EXTRA_COUNT_FIELDS` a row may leave out) to `hourly`.
 const ADD_COUNTS: &str = "INSERT INTO hourly
-  (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  (hour, country, device, os, browser, referrer, qr, is_bot, clicks, event, retailer)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-         value ->> 6, value ->> 7, value ->> 8
+         value ->> 6, value ->> 7, value ->> 8,
+         COALESCE(value ->> 9, ''), COALESCE(value ->> 10, '')
   FROM json_each(?, '$[1]') WHERE true
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)
   DO UPDATE SET clicks = clicks + excluded.clicks";
 
 /// Adds a batch's visitors (its `'$[2]'`, rows in `VISITOR_FIELDS` order): a visitor seen
@@ -69,13 +101,15 @@ const ADD_VISITORS: &str = "INSERT INTO visitors (day, visitor, first_hour)
   FROM json_each(?, '$[2]') WHERE true
 ON CONFLICT (day, visitor) DO UPDATE SET first_hour = min(first_hour, excluded.first_hour)";
 
-/// The counted rows of `[?, ?)`.
+/// The counted rows of `[?, ?)`. `visit`: the row counts visits of the link (not the
+/// choices made on its where-to-buy page, which are counted apart).
 const RANGE: &str = "WITH u AS (
-  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks AS c
+  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks AS c,
+         event, retailer, event != 'choice' AS visit
     FROM hourly WHERE hour >= ? AND hour < ?)";
 
-/// The shopper clicks of `[?, ?)` per value of a dimension's column, the most clicked
-/// `SHARD_TOP_VALUES` (ties by value): the shard's answer stays small however many distinct
+/// The shopper clicks (visits of the link) of `[?, ?)` per value of a dimension's column, the
+/// most clicked `SHARD_TOP_VALUES` (ties by value): the shard's answer stays small however many distinct
 /// values it holds. QR codes leave taps out. A value longer than `MAX_VALUE_BYTES` (stored
 /// before values were bounded) reads as `INVALID_REFERRER`.
 fn top_values_sql(column: &str) -> String {
@@ -83,7 +117,7 @@ fn top_values_sql(column: &str) -> String {
     format!(
         "{RANGE} SELECT CASE WHEN length(CAST({column} AS BLOB)) > {MAX_VALUE_BYTES}
                         THEN '{INVALID_REFERRER}' ELSE {column} END AS k, SUM(c) AS n
-         FROM u WHERE is_bot = 0{scans_only} GROUP BY k ORDER BY n DESC, k
+         FROM u WHERE is_bot = 0 AND visit{scans_only} GROUP BY k ORDER BY n DESC, k
          LIMIT {SHARD_TOP_VALUES}"
     )
 }
@@ -159,6 +193,7 @@ struct Totals {
     clicks: f64,
     qr_scans: f64,
     bot_clicks: f64,
+    page_views: f64,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +229,10 @@ impl LinkClicks {
 /// Creates the tables, and migrates a shard written by an earlier version.
 fn prepare(sql: &SqlStorage) -> Result<()> {
     sql.exec(SCHEMA, None)?;
+    let current: Vec<Count> = sql.exec(HAS_DIMENSIONS, None)?.to_array()?;
+    if current.first().is_some_and(|c| c.n == 0.0) {
+        sql.exec(MIGRATE_DIMENSIONS, None)?;
+    }
     let old: Vec<Count> = sql
         .exec(
             "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'",
@@ -266,9 +305,10 @@ impl LinkClicks {
             .exec(
                 &format!(
                     "{RANGE} SELECT
-                       COALESCE(SUM(CASE WHEN is_bot = 0 THEN c ELSE 0 END), 0) AS clicks,
-                       COALESCE(SUM(CASE WHEN is_bot = 0 AND qr != '' THEN c ELSE 0 END), 0) AS qr_scans,
-                       COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND visit THEN c ELSE 0 END), 0) AS clicks,
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND visit AND qr != '' THEN c ELSE 0 END), 0) AS qr_scans,
+                       COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks,
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND event = 'page' THEN c ELSE 0 END), 0) AS page_views
                      FROM u"
                 ),
                 range(),
@@ -278,13 +318,14 @@ impl LinkClicks {
             p.clicks = t.clicks as u64;
             p.qr_scans = t.qr_scans as u64;
             p.bot_clicks = t.bot_clicks as u64;
+            p.page_views = t.page_views as u64;
         }
         // The series, then each breakdown (Durable Object SQLite allows few compound terms,
         // so one statement per grouping).
         let series: Vec<Row> = sql
             .exec(
                 &format!(
-                    "{RANGE} SELECT hour AS k, SUM(c) AS n FROM u WHERE is_bot = 0 GROUP BY hour"
+                    "{RANGE} SELECT hour AS k, SUM(c) AS n FROM u WHERE is_bot = 0 AND visit GROUP BY hour"
                 ),
                 range(),
             )?
@@ -307,6 +348,22 @@ impl LinkClicks {
                 }),
             );
         }
+        // Where shoppers went: the retailers chosen on the page, and (under '') the visits a
+        // single-retailer link sent to its retailer.
+        let retailers: Vec<Row> = sql
+            .exec(
+                &format!(
+                    "{RANGE} SELECT retailer AS k, SUM(c) AS n FROM u
+                     WHERE is_bot = 0 AND event IN ('', 'choice') GROUP BY retailer"
+                ),
+                range(),
+            )?
+            .to_array()?;
+        for r in retailers {
+            if let serde_json::Value::String(k) = r.k {
+                p.retailers.insert(k, r.n as u64);
+            }
+        }
         let uniq: Vec<Count> = sql
             .exec(
                 "SELECT (SELECT COUNT(*) FROM visitors WHERE first_hour >= ? AND first_hour < ?)
@@ -322,7 +379,11 @@ impl LinkClicks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::stats::{COUNT_FIELDS, VISITOR_FIELDS};
+    use crate::domain::stats::{COUNT_FIELDS, EXTRA_COUNT_FIELDS, VISITOR_FIELDS};
+
+    /// The key of an `hourly` row (the target of its upserts).
+    const HOURLY_KEY: &str =
+        "hour, country, device, os, browser, referrer, qr, is_bot, event, retailer";
 
     fn words(sql: &str) -> String {
         sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -343,16 +404,60 @@ mod tests {
     #[test]
     fn upserts_read_rows_in_the_domain_field_order() {
         let counts = words(ADD_COUNTS);
-        assert!(
-            counts.starts_with(&upsert_reads("hourly", &COUNT_FIELDS, "$[1]")),
-            "{counts}"
+        let fields: Vec<&str> = COUNT_FIELDS
+            .iter()
+            .chain(&EXTRA_COUNT_FIELDS)
+            .copied()
+            .collect();
+        let mut reads: Vec<String> = (0..COUNT_FIELDS.len())
+            .map(|i| format!("value ->> {i}"))
+            .collect();
+        reads.extend(
+            (COUNT_FIELDS.len()..fields.len()).map(|i| format!("COALESCE(value ->> {i}, '')")),
         );
-        assert!(counts.ends_with("DO UPDATE SET clicks = clicks + excluded.clicks"));
+        assert_eq!(
+            counts,
+            format!(
+                "INSERT INTO hourly ({}) SELECT {} FROM json_each(?, '$[1]') WHERE true \
+                 ON CONFLICT ({HOURLY_KEY}) DO UPDATE SET clicks = clicks + excluded.clicks",
+                fields.join(", "),
+                reads.join(", ")
+            )
+        );
         let visitors = words(ADD_VISITORS);
         assert!(
             visitors.starts_with(&upsert_reads("visitors", &VISITOR_FIELDS, "$[2]")),
             "{visitors}"
         );
+    }
+
+    #[test]
+    fn every_upsert_targets_the_key_of_the_table() {
+        let schema = words(SCHEMA);
+        assert!(
+            schema.contains(&format!("PRIMARY KEY ({HOURLY_KEY})")),
+            "{schema}"
+        );
+        assert!(words(MIGRATE_EVENTS).contains(&format!("ON CONFLICT ({HOURLY_KEY})")));
+        // The migration makes the table the schema makes, and copies every column it had.
+        let migrate = words(MIGRATE_DIMENSIONS);
+        assert!(migrate.contains(&words(concat!(
+            "CREATE TABLE hourly_next (",
+            hourly_columns!(),
+            ")"
+        ))));
+        assert!(schema.contains(&words(concat!(
+            "CREATE TABLE IF NOT EXISTS hourly (",
+            hourly_columns!(),
+            ")"
+        ))));
+        let old = COUNT_FIELDS.join(", ");
+        assert!(migrate.contains(&format!(
+            "INSERT INTO hourly_next ({old}) SELECT {old} FROM hourly"
+        )));
+        for f in EXTRA_COUNT_FIELDS {
+            assert!(words(hourly_columns!()).contains(&format!("{f} TEXT NOT NULL DEFAULT ''")));
+        }
     }
 
     #[test]

@@ -117,6 +117,10 @@ async fn route(req: Request, env: Env, ctx: Context) -> Response {
             Method::Get | Method::Head => redirect_routed(&req, &env, &ctx, short_id).await,
             _ => method_not_allowed_page("GET, HEAD"),
         },
+        [short_id, retailer] if !short_id.is_empty() => match http::method_of(&req) {
+            Method::Get | Method::Head => offer_routed(&req, &env, &ctx, short_id, retailer).await,
+            _ => method_not_allowed_page("GET, HEAD"),
+        },
         _ => redirect::not_found(),
     }
 }
@@ -128,6 +132,20 @@ async fn redirect_routed(req: &Request, env: &Env, ctx: &Context, short_id: &str
     let is_get = http::method_of(req) == Method::Get;
     let resp = redirect::handle(raw, &req.inner().url(), env, ctx, short_id, is_get).await;
     Response::from(resp)
+}
+
+/// A retailer chosen on a where-to-buy page: `/{shortId}/{retailer}`.
+async fn offer_routed(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    short_id: &str,
+    retailer: &str,
+) -> Response {
+    let raw = <web_sys::Request as Clone>::clone(req.inner());
+    let is_get = http::method_of(req) == Method::Get;
+    let url = req.inner().url();
+    Response::from(http::page::offer(raw, &url, env, ctx, short_id, retailer, is_get).await)
 }
 
 async fn api(req: Request, env: Env, rest: &[&str]) -> Response {

@@ -99,6 +99,37 @@ pub fn tokens_match(presented: &[u8], expected: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// `AMAZON_ASSOCIATE_TAGS`: a JSON object of project id → Amazon Associates tag
+/// (`{"proj_123": "brand-20"}`), or empty. `Err` names the setting and what is wrong (never a
+/// value of it).
+pub fn parse_associate_tags(v: &str) -> Result<Vec<(String, String)>, String> {
+    if v.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad = |why: &str| format!("AMAZON_ASSOCIATE_TAGS {why}");
+    let parsed: serde_json::Value = serde_json::from_str(v)
+        .map_err(|_| bad("must be a JSON object such as {\"proj_123\": \"brand-20\"}"))?;
+    let Some(obj) = parsed.as_object() else {
+        return Err(bad(
+            "must be a JSON object such as {\"proj_123\": \"brand-20\"}",
+        ));
+    };
+    let mut out = Vec::with_capacity(obj.len());
+    for (project, tag) in obj {
+        match tag.as_str() {
+            Some(t) if crate::domain::retailers::amazon::is_associate_tag(t) => {
+                out.push((project.clone(), t.to_string()))
+            }
+            _ => {
+                return Err(bad(
+                    "maps each project to a tag of 1–64 of A-Z a-z 0-9 . _ -; one is not",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +219,28 @@ mod tests {
             "https://",
         ] {
             assert!(public_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn associate_tags_per_project() {
+        assert_eq!(parse_associate_tags(""), Ok(vec![]));
+        assert_eq!(
+            parse_associate_tags(r#"{"proj_123": "brand-20", "proj_9": "other.tag_1"}"#),
+            Ok(vec![
+                ("proj_123".to_string(), "brand-20".to_string()),
+                ("proj_9".to_string(), "other.tag_1".to_string())
+            ])
+        );
+        for bad in [
+            r#"["brand-20"]"#,
+            r#"{"p": 20}"#,
+            r#"{"p": "has space"}"#,
+            "brand-20",
+        ] {
+            let e = parse_associate_tags(bad).unwrap_err();
+            assert!(e.starts_with("AMAZON_ASSOCIATE_TAGS "), "{e}");
+            assert!(!e.contains("has space"), "{e}");
         }
     }
 

@@ -8,12 +8,14 @@
 use super::error::Invalid;
 use super::ids::{is_chosen_short_id, is_reserved_segment};
 use super::qr_code::{self, QrSpec, DEFAULT_IDENTIFIER, MAX_QR_CODES};
-use super::retailers::instacart;
 use super::retailers::{
-    self, Intent, NoDestination, Order, ProductRef, ProductRules, Retailer, Selection,
+    self, is_product_id_shape, Intent, NoDestination, Order, ProductRef, ProductRules, Retailer,
+    Selection,
 };
+use super::retailers::{amazon, instacart};
 use super::time::parse_rfc3339;
 use super::validate::*;
+use super::where_to_buy;
 use serde_json::{json, Map, Value};
 
 pub const MAX_QUANTITY: i64 = 50;
@@ -71,6 +73,14 @@ pub struct LinkSpec {
     pub printed_qr: Vec<QrSpec>,
     /// The Instacart page an Instacart shopping list or recipe is made from.
     pub instacart: Option<instacart::Page>,
+    /// The Associates tag of an Amazon cart (`options.amazon.associateTag`).
+    pub associate_tag: Option<String>,
+    /// The Instacart retailer of an Instacart product page (`options.instacart.retailerKey`).
+    pub retailer_slug: Option<String>,
+    /// The offers of a where-to-buy link, in page order.
+    pub offers: Vec<where_to_buy::Offer>,
+    /// The page of a where-to-buy link.
+    pub page: Option<where_to_buy::Page>,
     /// The request's fields as validated, normalised (product quantities and backups filled
     /// in, ids as strings, URLs as shoppers reach them); echoed back and stored with the link.
     pub fields: Map<String, Value>,
@@ -85,6 +95,8 @@ impl LinkSpec {
             store_id: self.store_id.as_deref(),
             custom_url: self.custom_url.as_deref(),
             fallback_url: self.fallback_url.as_deref(),
+            associate_tag: self.associate_tag.as_deref(),
+            retailer_slug: self.retailer_slug.as_deref(),
         }
     }
 
@@ -94,7 +106,7 @@ impl LinkSpec {
     }
 }
 
-pub const TOP_LEVEL_FIELDS: [&str; 15] = [
+pub const TOP_LEVEL_FIELDS: [&str; 17] = [
     "projectId",
     "name",
     "retailer",
@@ -110,6 +122,8 @@ pub const TOP_LEVEL_FIELDS: [&str; 15] = [
     "defaultQrCode",
     "shortId",
     "legacyQrCodes",
+    "offers",
+    "page",
 ];
 
 fn enum_field<T>(
@@ -170,7 +184,7 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
         }
     }
 
-    let selections = validate_products(obj, retailer, &mut fields, &mut p);
+    let selections = validate_products(obj, retailer, intent, &mut fields, &mut p);
     let (store_id, zip_code) = validate_location(obj, &mut fields, &mut p);
     let tracking = validate_tracking(obj, &mut p);
     let title = match public_name {
@@ -187,6 +201,24 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
         &mut fields,
         &mut p,
     );
+    let (associate_tag, retailer_slug) = retailer_options(obj, retailer, intent, &mut p);
+    let multi = retailer == Some(Retailer::Multi);
+    let (offers, page) = where_to_buy::validate(
+        obj,
+        multi,
+        retailer.is_some(),
+        &where_to_buy::Around {
+            project_id,
+            name,
+            public_name,
+            location: obj.get("location"),
+        },
+        &mut fields,
+        &mut p,
+    );
+    if multi {
+        where_to_buy_options(obj, &mut p);
+    }
     qr_code::metadata(obj, "", &mut p);
     let default_qr = qr_code::validate_default(obj, &mut p);
     let short_id = validate_short_id(obj, &mut p);
@@ -199,6 +231,8 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
             store_id: store_id.as_deref(),
             custom_url: custom_url.as_deref(),
             fallback_url: fallback_url.as_deref(),
+            associate_tag: associate_tag.as_deref(),
+            retailer_slug: retailer_slug.as_deref(),
         };
         check_rules(obj, r, &order, &mut p);
     }
@@ -223,6 +257,10 @@ pub fn validate_link(body: &Value) -> Result<LinkSpec, Invalid> {
             short_id,
             printed_qr,
             instacart,
+            associate_tag,
+            retailer_slug,
+            offers,
+            page,
             fields,
         }),
         // Unreachable in practice: a missing required field was reported above.
@@ -335,7 +373,11 @@ fn check_rules(obj: &Map<String, Value>, r: Retailer, order: &Order, p: &mut Pro
                 );
             }
         }
-        Intent::AddToCart | Intent::ProductDetail | Intent::ShoppingList | Intent::Recipe => {
+        Intent::AddToCart
+        | Intent::ProductDetail
+        | Intent::ShoppingList
+        | Intent::Recipe
+        | Intent::WhereToBuy => {
             if has_custom {
                 p.rule(
                     "customUrl",
@@ -343,7 +385,7 @@ fn check_rules(obj: &Map<String, Value>, r: Retailer, order: &Order, p: &mut Pro
                     "customUrl is only used by custom_url links",
                 );
             }
-            if r.products().is_some() && !obj.contains_key("products") {
+            if r.needs_products(i) && !obj.contains_key("products") {
                 p.rule(
                     "products",
                     "required",
@@ -363,18 +405,20 @@ fn check_rules(obj: &Map<String, Value>, r: Retailer, order: &Order, p: &mut Pro
 const ANY_PRODUCTS: ProductRules = ProductRules {
     id_name: "product id",
     offers: true,
+    id: retailers::IdForm::Any,
 };
 
 fn validate_products(
     obj: &Map<String, Value>,
     retailer: Option<Retailer>,
+    intent: Option<Intent>,
     fields: &mut Map<String, Value>,
     p: &mut Problems,
 ) -> Vec<Selection> {
     if !obj.contains_key("products") {
         return Vec::new();
     }
-    let rules = match retailer.map(|r| (r, r.products())) {
+    let rules = match retailer.map(|r| (r, r.products(intent))) {
         Some((_, Some(rules))) => rules,
         None => ANY_PRODUCTS,
         Some((r, None)) => {
@@ -382,7 +426,12 @@ fn validate_products(
                 Retailer::Instacart => {
                     " (shopping lists and recipes take their items in options.instacart)"
                 }
-                Retailer::Walmart | Retailer::Target | Retailer::Custom => "",
+                Retailer::Multi => " (each offer takes its own)",
+                Retailer::Walmart
+                | Retailer::Target
+                | Retailer::Custom
+                | Retailer::Amazon
+                | Retailer::Kroger => "",
             };
             p.rule(
                 "products",
@@ -420,9 +469,11 @@ fn validate_products(
             &base,
             p,
         );
-        let id = product_id(o, "retailerProductId", &base, rules.id_name, p, true);
+        let id = o
+            .get("retailerProductId")
+            .and_then(|v| retailer_id(v, &path(&base, "retailerProductId"), &rules, p));
         let offer = if rules.offers {
-            product_id(o, "offerId", &base, "offer id", p, false)
+            product_id(o, "offerId", &base, "offer id", p)
         } else {
             if o.contains_key("offerId") {
                 p.rule(
@@ -464,7 +515,7 @@ fn validate_products(
                 None
             }
         };
-        let backups = validate_backups(o, &base, rules.id_name, product.as_ref(), p);
+        let backups = validate_backups(o, &base, &rules, product.as_ref(), p);
         let mut norm = Map::new();
         match &product {
             Some(ProductRef::Item(i)) => {
@@ -524,7 +575,7 @@ fn validate_products(
 fn validate_backups(
     o: &Map<String, Value>,
     base: &str,
-    id_name: &str,
+    rules: &ProductRules,
     primary: Option<&ProductRef>,
     p: &mut Problems,
 ) -> Vec<String> {
@@ -535,7 +586,7 @@ fn validate_backups(
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for (j, v) in items.iter().enumerate() {
         let k = format!("{key}[{j}]");
-        let Some(id) = digits_id(v, &k, id_name, p) else {
+        let Some(id) = retailer_id(v, &k, rules, p) else {
             continue;
         };
         if out.contains(&id) {
@@ -585,21 +636,64 @@ fn digits_id(v: &Value, key: &str, id_name: &str, p: &mut Problems) -> Option<St
     }
 }
 
-/// A product identifier: item ids and TCINs are digits (a JSON integer is accepted too);
-/// Walmart offer ids are alphanumeric.
+/// A retailer's product id (`retailerProductId`, a backup): of a product id's shape (1–20
+/// digits or 10 of `A-Z 0-9`, as a string; digits also as a whole JSON number, answered as a
+/// string), else a shape problem; then of the retailer's form (digits, an ASIN, a 13-digit
+/// UPC), else a rule problem: a well-formed id the retailer does not use.
+fn retailer_id(v: &Value, key: &str, rules: &ProductRules, p: &mut Problems) -> Option<String> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if json_uint(n).is_some() => json_uint(n).unwrap_or_default().to_string(),
+        other => {
+            p.push(
+                key,
+                "invalid_type",
+                format!(
+                    "Must be a string, or a whole number 0–{MAX_JSON_INT}, got {}",
+                    json_type(other)
+                ),
+            );
+            return None;
+        }
+    };
+    let shown: String = s.chars().take(40).collect();
+    if !is_product_id_shape(&s) {
+        p.push(
+            key,
+            "invalid_format",
+            format!(
+                "Invalid {} '{shown}': {}",
+                rules.id_name,
+                rules.id.describe()
+            ),
+        );
+        return None;
+    }
+    if !rules.id.accepts(&s) {
+        p.rule(
+            key,
+            "invalid_id",
+            format!(
+                "Invalid {} '{shown}': {}",
+                rules.id_name,
+                rules.id.describe()
+            ),
+        );
+        return None;
+    }
+    Some(s)
+}
+
+/// A Walmart offer id: 1–64 letters and digits.
 fn product_id(
     o: &Map<String, Value>,
     key: &str,
     base: &str,
     id_name: &str,
     p: &mut Problems,
-    digits_only: bool,
 ) -> Option<String> {
     let v = o.get(key)?;
     let k = path(base, key);
-    if digits_only {
-        return digits_id(v, &k, id_name, p);
-    }
     let Value::String(s) = v else {
         p.push(
             k,
@@ -769,13 +863,68 @@ fn validate_tracking(obj: &Map<String, Value>, p: &mut Problems) -> Tracking {
 }
 
 /// Every `options` field.
-pub const OPTION_FIELDS: [&str; 5] = [
+pub const OPTION_FIELDS: [&str; 6] = [
     "startsAt",
     "expiresAt",
     "maxClicks",
     "forwardQuery",
     "instacart",
+    "amazon",
 ];
+
+/// `options.amazon` (an Amazon cart's Associates tag) and an Instacart product page's
+/// `options.instacart.retailerKey`: the retailer's own parameters of a destination we build.
+fn retailer_options(
+    obj: &Map<String, Value>,
+    retailer: Option<Retailer>,
+    intent: Option<Intent>,
+    p: &mut Problems,
+) -> (Option<String>, Option<String>) {
+    let options = obj.get("options").and_then(Value::as_object);
+    let amazon = options.and_then(|o| o.get("amazon"));
+    let tag = match amazon {
+        None => None,
+        Some(Value::Object(a)) => amazon::validate(
+            Some(a),
+            retailer == Some(Retailer::Amazon) && intent == Some(Intent::AddToCart),
+            p,
+        ),
+        Some(other) => {
+            p.push(
+                "options.amazon",
+                "invalid_type",
+                format!("Must be an object, got {}", json_type(other)),
+            );
+            None
+        }
+    };
+    let slug = (retailer == Some(Retailer::Instacart) && intent == Some(Intent::ProductDetail))
+        .then(|| instacart::retailer_key(options.and_then(|o| o.get("instacart")?.as_object())))
+        .flatten();
+    (tag, slug)
+}
+
+/// What a where-to-buy link's own options cannot be: its page is neither capped nor
+/// forwarding (its offers have their own options).
+fn where_to_buy_options(obj: &Map<String, Value>, p: &mut Problems) {
+    let Some(o) = obj.get("options").and_then(Value::as_object) else {
+        return;
+    };
+    if o.contains_key("maxClicks") {
+        p.rule(
+            "options.maxClicks",
+            "not_allowed",
+            "A where-to-buy page is not capped: it serves every shopper",
+        );
+    }
+    if o.contains_key("forwardQuery") {
+        p.rule(
+            "options.forwardQuery",
+            "not_allowed",
+            "A where-to-buy page forwards nothing: set forwardQuery on its offers",
+        );
+    }
+}
 
 fn validate_options(
     obj: &Map<String, Value>,
@@ -1017,7 +1166,7 @@ mod tests {
             ]
         );
         let mut v = walmart(json!([{"retailerProductId": "1", "quantity": 51}]));
-        v["retailer"] = json!("amazon");
+        v["retailer"] = json!("costco");
         assert_eq!(
             shape(v),
             vec![
@@ -1029,7 +1178,14 @@ mod tests {
 
     #[test]
     fn custom_url_with_any_retailer() {
-        for retailer in ["walmart", "target", "instacart", "custom"] {
+        for retailer in [
+            "walmart",
+            "target",
+            "instacart",
+            "custom",
+            "amazon",
+            "kroger",
+        ] {
             let v = json!({"projectId": "proj_123", "name": "x", "retailer": retailer,
                            "intent": "custom_url", "customUrl": "https://example.com/promo"});
             let spec = validate_link(&v).unwrap();

@@ -31,6 +31,10 @@ pub struct RedirectRecord {
     /// instead of the destination (`preview_page`). Records written before it have none.
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub preview_title: Option<String>,
+    /// A where-to-buy link's page and offers (`dest` is then empty: the page is the link's
+    /// destination, each offer has its own). Other links' records have none.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<Box<super::where_to_buy::PageRecord>>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -69,6 +69,49 @@ pub struct ClickEvent {
     /// Bot or link-preview name, "" for a shopper.
     pub bot: &'static str,
     pub visitor: String,
+    /// What the visit was (`EventKind::event`): "" for a visit of the link.
+    pub event: &'static str,
+    /// The retailer a shopper chose on a where-to-buy page, "" otherwise.
+    pub retailer: &'static str,
+}
+
+/// What a recorded visit was. A where-to-buy page view and the choice of a retailer on it
+/// are separate events: `clicks` counts the visits of the link (its page views for a
+/// where-to-buy link), and the choices are counted by retailer, apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventKind {
+    /// A visit of the short link that was answered with its destination (or its fallback, or
+    /// a page saying it ended).
+    #[default]
+    Visit,
+    /// A view of a where-to-buy page.
+    PageView,
+    /// A shopper chose this retailer on a where-to-buy page (`/{shortId}/{retailer}`).
+    Choice(crate::domain::retailers::Retailer),
+}
+
+/// The `event` values of a click shard's rows.
+pub const EVENT_PAGE_VIEW: &str = "page";
+pub const EVENT_CHOICE: &str = "choice";
+
+impl EventKind {
+    /// The event's `event` and `retailer` values, as stored (`""`: a visit of the link, and
+    /// every row stored before events had kinds).
+    pub fn values(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Visit => ("", ""),
+            Self::PageView => (EVENT_PAGE_VIEW, ""),
+            Self::Choice(r) => (EVENT_CHOICE, r.as_str()),
+        }
+    }
+}
+
+impl ClickEvent {
+    /// The same event, of `kind`.
+    pub fn of_kind(mut self, kind: EventKind) -> Self {
+        (self.event, self.retailer) = kind.values();
+        self
+    }
 }
 
 /// Field and row separators of the visits text the redirect's glue reads in one call per
@@ -153,6 +196,8 @@ pub fn click_event(
         bot: info.bot.unwrap_or(""),
         // The IP only feeds the keyed, daily-rotating visitor hash; it is never stored.
         visitor: visitors.hash(now.div_euclid(DAY_MS) as u64, v.ip, v.user_agent),
+        event: "",
+        retailer: "",
     }
 }
 
@@ -210,10 +255,16 @@ fn is_host_name(host: &str) -> bool {
 pub const COUNT_FIELDS: [&str; 9] = [
     "hour", "country", "device", "os", "browser", "referrer", "qr", "is_bot", "clicks",
 ];
+/// Fields a count row may carry after `COUNT_FIELDS`, each a string, `""` when absent: a
+/// row of a visit of the link ends at `clicks` (so rows, and the rows of batches made before
+/// these fields, keep their nine fields), any other row has them all. Each is a column of a
+/// shard's `hourly` table with the default `''`.
+pub const EXTRA_COUNT_FIELDS: [&str; 2] = ["event", "retailer"];
 /// Fields of a visitor row of a delivered batch (see `COUNT_FIELDS`).
 pub const VISITOR_FIELDS: [&str; 3] = ["day", "visitor", "first_hour"];
 
-/// A count row's key: hour, then the dimensions and whether the visit was a bot's.
+/// A count row's key: hour, then the dimensions, whether the visit was a bot's, and the
+/// extra fields (`EXTRA_COUNT_FIELDS`).
 type CountKey<'a> = (
     i64,
     &'a str,
@@ -223,6 +274,7 @@ type CountKey<'a> = (
     &'a str,
     &'a str,
     u8,
+    (&'a str, &'a str),
 );
 
 /// The delivery body of a batch of events (see `COUNT_FIELDS`), under the given batch id, in
@@ -296,6 +348,7 @@ fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<Ba
             e.referrer.as_str(),
             e.qr.as_str(),
             is_bot,
+            (e.event, e.retailer),
         );
         *counts.entry(key).or_default() += 1;
         if is_bot == 0 {
@@ -307,8 +360,12 @@ fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<Ba
     }
     let mut parts = vec![BatchPart::default()];
     let mut buf = Vec::new();
-    for ((h, c, d, o, b, r, q, bot), n) in counts {
-        let json = row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n));
+    for ((h, c, d, o, b, r, q, bot, extra), n) in counts {
+        let json = if extra == ("", "") {
+            row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n))
+        } else {
+            row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n, extra.0, extra.1))
+        };
         let part = room(&mut parts, json.len(), max_rows, max_bytes, |p| {
             p.count_rows
         });
@@ -403,16 +460,30 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
     let mut clicks = 0u64;
     for (i, row) in counts.iter().enumerate() {
         let problem = |what: &str| format!("count {i}: {what}");
-        let Some([hour, dimensions @ .., is_bot, n]) = row.as_array().map(Vec::as_slice) else {
+        let Some(fields) = row.as_array() else {
             return Err(problem("not a row"));
         };
-        if dimensions.len() != COUNT_FIELDS.len() - 3 || !dimensions.iter().all(Value::is_string) {
+        let n_fields = COUNT_FIELDS.len();
+        if fields.len() != n_fields && fields.len() != n_fields + EXTRA_COUNT_FIELDS.len() {
+            return Err(problem(
+                "expected hour, six dimension strings, is_bot and clicks",
+            ));
+        }
+        let (hour, dimensions, is_bot, n) = (
+            &fields[0],
+            &fields[1..n_fields - 2],
+            &fields[n_fields - 2],
+            &fields[n_fields - 1],
+        );
+        let extra = &fields[n_fields..];
+        if !dimensions.iter().chain(extra).all(Value::is_string) {
             return Err(problem(
                 "expected hour, six dimension strings, is_bot and clicks",
             ));
         }
         if dimensions
             .iter()
+            .chain(extra)
             .any(|d| d.as_str().is_some_and(|d| d.len() > MAX_VALUE_BYTES))
         {
             return Err(problem(&format!(
@@ -539,6 +610,13 @@ pub struct Partial {
     /// Dimension name → shopper clicks of the values a shard left out of `breakdowns`.
     #[serde(default)]
     pub other: BTreeMap<String, u64>,
+    /// Shopper views of a where-to-buy page (in `clicks` too).
+    #[serde(default)]
+    pub page_views: u64,
+    /// Retailer → shopper visits that went to it: the retailers chosen on a where-to-buy page,
+    /// and under `""` the visits of a single-retailer link (not in `clicks` for the choices).
+    #[serde(default)]
+    pub retailers: BTreeMap<String, u64>,
 }
 
 impl Partial {
@@ -578,6 +656,10 @@ impl Partial {
         }
         for (dim, n) in other.other {
             *self.other.entry(dim).or_default() += n;
+        }
+        self.page_views += other.page_views;
+        for (r, n) in other.retailers {
+            *self.retailers.entry(r).or_default() += n;
         }
         self
     }
@@ -640,6 +722,62 @@ pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
         "series": series,
         "breakdowns": breakdowns,
     })
+}
+
+/// Adds to a stats answer (`answer`) what the link's retailers got: `pageViews`,
+/// `retailerClicks` (retailer → shopper visits sent there: for a where-to-buy link the choices
+/// on its page, every offer's retailer listed; for another link its visits, under its
+/// retailer), `clickThroughRate` (choices ÷ page views, `null` without page views) and the
+/// `retailer` breakdown (the same counts, most first, as the other breakdowns).
+/// `link_retailer`: the link's retailer; `offers`: its offers' retailers, in page order.
+pub fn add_retailer_stats(data: &mut Value, p: &Partial, link_retailer: &str, offers: &[&str]) {
+    let multi = link_retailer == crate::domain::retailers::Retailer::Multi.as_str();
+    let mut by: BTreeMap<&str, u64> = BTreeMap::new();
+    if multi {
+        for r in offers {
+            by.insert(r, 0);
+        }
+    }
+    for (r, n) in &p.retailers {
+        // Rows of a single-retailer link's visits carry no retailer: the link's.
+        let name = if r.is_empty() {
+            link_retailer
+        } else {
+            r.as_str()
+        };
+        let not_a_retailer = name.is_empty() || (multi && r.is_empty());
+        if !not_a_retailer {
+            *by.entry(name).or_default() += n;
+        }
+    }
+    if !multi && !link_retailer.is_empty() {
+        by.entry(link_retailer).or_default();
+    }
+    let choices: u64 = if multi { by.values().sum() } else { 0 };
+    let rate = (multi && p.page_views > 0)
+        .then(|| ((choices as f64 / p.page_views as f64) * 10_000.0).round() / 10_000.0);
+    let mut rows: Vec<(&str, u64)> = by.iter().map(|(k, n)| (*k, *n)).collect();
+    rows.retain(|(_, n)| *n > 0);
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let Some(obj) = data.as_object_mut() else {
+        return;
+    };
+    obj.insert("pageViews".into(), json!(p.page_views));
+    obj.insert(
+        "retailerClicks".into(),
+        Value::Object(by.iter().map(|(k, n)| (k.to_string(), json!(n))).collect()),
+    );
+    obj.insert("clickThroughRate".into(), json!(rate));
+    if let Some(Value::Object(b)) = obj.get_mut("breakdowns") {
+        b.insert(
+            "retailer".into(),
+            Value::Array(
+                rows.into_iter()
+                    .map(|(k, n)| json!({"value": k, "clicks": n}))
+                    .collect(),
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -712,6 +850,8 @@ mod tests {
             qr: qr.into(),
             bot: "",
             visitor: visitor.into(),
+            event: "",
+            retailer: "",
         }
     }
 
@@ -792,6 +932,99 @@ mod tests {
         assert_eq!(checked.at as u64, ulid.timestamp_ms());
         assert_eq!(batch_body(BATCH_ID, &[]), format!("[\"{BATCH_ID}\",[],[]]"));
         assert_eq!(check_batch(&batch_body(BATCH_ID, &[])).unwrap().clicks, 0);
+    }
+
+    #[test]
+    fn page_views_and_choices_are_rows_of_their_own() {
+        use crate::domain::retailers::Retailer;
+        let h = 1_767_225_600_000;
+        let view = tap_at(h + 1, "v1", "qr_A").of_kind(EventKind::PageView);
+        let choice = tap_at(h + 2, "v1", "").of_kind(EventKind::Choice(Retailer::Amazon));
+        let events = vec![tap_at(h, "v1", ""), view, choice.clone(), choice];
+        let body = batch_body(BATCH_ID, &events);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let row = |qr: &str, extra: &[&str], n: u32| {
+            let mut r = json!([
+                h,
+                "US",
+                "mobile",
+                "ios",
+                "instagram",
+                "l.instagram.com",
+                qr,
+                0,
+                n
+            ]);
+            for e in extra {
+                r.as_array_mut().unwrap().push(json!(e));
+            }
+            r
+        };
+        // A visit of the link keeps its nine fields (as every row did before events had
+        // kinds); the others carry the event and the retailer.
+        assert_eq!(
+            v[1],
+            json!([
+                row("", &[], 1),
+                row("", &["choice", "amazon"], 2),
+                row("qr_A", &["page", ""], 1)
+            ])
+        );
+        assert_eq!(v[2], json!([[h / DAY_MS, "v1", h]]));
+        assert_eq!(check_batch(&body).unwrap().clicks, 4);
+        let mut bad = v.clone();
+        bad[1][1][10] = json!(7);
+        assert!(check_batch(&bad.to_string()).is_err());
+        bad[1][1][10] = json!("r".repeat(MAX_VALUE_BYTES + 1));
+        assert!(check_batch(&bad.to_string()).is_err());
+    }
+
+    #[test]
+    fn retailer_stats_of_a_where_to_buy_link_and_of_another() {
+        let mut p = Partial {
+            clicks: 10,
+            page_views: 8,
+            ..Default::default()
+        };
+        p.retailers.insert("walmart".into(), 3);
+        p.retailers.insert("amazon".into(), 1);
+        let mut d = answer(&p, 0, HOUR_MS, Granularity::Hour);
+        add_retailer_stats(&mut d, &p, "multi", &["walmart", "target", "amazon"]);
+        assert_eq!(d["pageViews"], 8);
+        assert_eq!(
+            d["retailerClicks"],
+            json!({"walmart": 3, "target": 0, "amazon": 1})
+        );
+        assert_eq!(d["clickThroughRate"], json!(0.5));
+        assert_eq!(
+            d["breakdowns"]["retailer"],
+            json!([{"value": "walmart", "clicks": 3}, {"value": "amazon", "clicks": 1}])
+        );
+        // No page views yet: no rate.
+        let empty = Partial::default();
+        let mut d = answer(&empty, 0, HOUR_MS, Granularity::Hour);
+        add_retailer_stats(&mut d, &empty, "multi", &["walmart", "target"]);
+        assert_eq!(d["clickThroughRate"], Value::Null);
+        assert_eq!(d["retailerClicks"], json!({"walmart": 0, "target": 0}));
+        assert_eq!(d["breakdowns"]["retailer"], json!([]));
+        // A single-retailer link: its visits, under its retailer; no page, no rate.
+        let mut one = Partial {
+            clicks: 5,
+            ..Default::default()
+        };
+        one.retailers.insert(String::new(), 5);
+        let mut d = answer(&one, 0, HOUR_MS, Granularity::Hour);
+        add_retailer_stats(&mut d, &one, "walmart", &[]);
+        assert_eq!(d["pageViews"], 0);
+        assert_eq!(d["retailerClicks"], json!({"walmart": 5}));
+        assert_eq!(d["clickThroughRate"], Value::Null);
+        assert_eq!(
+            d["breakdowns"]["retailer"],
+            json!([{"value": "walmart", "clicks": 5}])
+        );
+        // Partials merge their page views and retailers.
+        let m = p.clone().merge(p);
+        assert_eq!((m.page_views, m.retailers["walmart"]), (16, 6));
     }
 
     #[test]

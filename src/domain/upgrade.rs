@@ -24,7 +24,9 @@ const OLD_UTM: [(&str, &str); 5] = [
 
 /// Upgrades a stored link's representation in place.
 pub fn link(data: &mut Map<String, Value>) {
-    let instacart = data.get("retailer").and_then(Value::as_str) == Some("instacart");
+    // Instacart links of earlier versions were pages (product pages take products as others).
+    let instacart = data.get("retailer").and_then(Value::as_str) == Some("instacart")
+        && data.get("intent").and_then(Value::as_str) != Some("product_detail");
     if instacart {
         instacart_content(data);
     } else if let Some(Value::Array(products)) = data.get_mut("products") {

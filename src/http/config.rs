@@ -32,6 +32,35 @@ struct Destinations {
 thread_local! {
     static SETTINGS: OnceCell<Result<Settings, String>> = const { OnceCell::new() };
     static DESTINATIONS: OnceCell<Result<Destinations, String>> = const { OnceCell::new() };
+    static ASSOCIATE_TAGS: OnceCell<Result<Vec<(String, String)>, String>> =
+        const { OnceCell::new() };
+}
+
+/// The Amazon Associates tag of a project (`AMAZON_ASSOCIATE_TAGS`), for its Amazon carts
+/// without a tag of their own. While the setting cannot be read, those carts are refused (503
+/// `misconfigured`, naming it), never made without the tag.
+pub fn associate_tag(cx: &Ctx, project_id: &str) -> Result<Option<String>, ApiError> {
+    ASSOCIATE_TAGS.with(|cell| {
+        let tags = cell.get_or_init(|| {
+            let parsed = config::parse_associate_tags(
+                &read(&cx.env, "AMAZON_ASSOCIATE_TAGS").unwrap_or_default(),
+            );
+            if let Err(problem) = &parsed {
+                worker::console_error!("misconfigured: {problem}; Amazon carts are refused");
+            }
+            parsed
+        });
+        match tags {
+            Ok(tags) => Ok(tags
+                .iter()
+                .find(|(p, _)| p == project_id)
+                .map(|(_, t)| t.clone())),
+            Err(problem) => Err(misconfigured_error(&format!(
+                "{problem}. Amazon add_to_cart links without options.amazon.associateTag are \
+                 refused until it is fixed"
+            ))),
+        }
+    })
 }
 
 fn with_settings<R>(env: &Env, f: impl FnOnce(&Result<Settings, String>) -> R) -> R {

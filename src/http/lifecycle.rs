@@ -11,7 +11,7 @@ use super::{now_ms, text_response, Ctx};
 use crate::domain::ids::is_ulid_id;
 use crate::domain::link::{validate_link, MAX_TAG_LEN, TOP_LEVEL_FIELDS};
 use crate::domain::record::{status_at, Status};
-use crate::domain::retailers::append_params;
+use crate::domain::retailers::{append_params, Retailer};
 use crate::domain::time::format_rfc3339;
 use crate::domain::upgrade;
 use crate::domain::validate::{char_len, json_type, unknown_field_message, Problems};
@@ -41,13 +41,14 @@ pub async fn representation_now(env: &Env, link: &StoredLink, now: i64) -> Map<S
     upgrade::link(&mut data);
     data.entry("products").or_insert_with(|| json!([]));
     data.entry("metadata").or_insert_with(|| json!({}));
+    super::where_to_buy::offer_statuses(&mut data, now);
     let status = status_now(env, link, now).await;
     data.insert("status".into(), json!(status.as_str()));
     data
 }
 
 /// Fields a PATCH may change (`status` is `active` or `disabled`).
-const PATCHABLE: [&str; 9] = [
+const PATCHABLE: [&str; 11] = [
     "name",
     "publicName",
     "products",
@@ -57,6 +58,8 @@ const PATCHABLE: [&str; 9] = [
     "tracking",
     "metadata",
     "status",
+    "offers",
+    "page",
 ];
 
 /// RFC 7396 JSON merge patch: objects merge recursively, `null` removes, anything else
@@ -151,6 +154,9 @@ async fn update_link(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     );
+    if let Value::Object(m) = &mut merged {
+        super::where_to_buy::as_written(m);
+    }
     let mut fields_patch = patch.clone();
     fields_patch.remove("status");
     merge_patch(&mut merged, &Value::Object(fields_patch));
@@ -167,9 +173,26 @@ async fn update_link(
         return Err(invalid.into());
     }
     caller.require_scope(spec.retailer.scope())?;
+    super::where_to_buy::require_scopes(caller, &spec)?;
     check_destinations(cx, &spec)?;
-    let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
-    let target_url = append_params(&dest, &spec.tracking.params);
+    super::where_to_buy::check_offer_destinations(cx, &spec)?;
+    let multi = spec.retailer == Retailer::Multi;
+    let (dest, mut warnings) = if multi {
+        (String::new(), Vec::new())
+    } else {
+        resolve_destination(cx, store, &spec).await?
+    };
+    let offers = super::where_to_buy::resolve(cx, store, &spec).await?;
+    warnings.extend(offers.warnings.iter().cloned());
+    let target_url = if multi {
+        link.data
+            .get("shortLink")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        append_params(&dest, &spec.tracking.params)
+    };
 
     // The new representation: identity fields kept, request fields replaced.
     let mut data: Map<String, Value> = link
@@ -185,6 +208,7 @@ async fn update_link(
         data.insert("publicName".into(), json!(spec.name));
     }
     data.insert("targetUrl".into(), json!(target_url));
+    offers.annotate(&mut data);
     data.insert("updatedAt".into(), json!(format_rfc3339(now_ms())));
     if !warnings.is_empty() {
         data.insert("warnings".into(), Value::Array(warnings));
@@ -196,8 +220,10 @@ async fn update_link(
     link.max_clicks = spec.options.max_clicks;
 
     // The home object keeps its own QR markers; what it stores is what KV gets.
-    let mut record = redirect_record(&spec, link_id, &target_url, &link.qr_codes);
+    let record_dest = if multi { "" } else { target_url.as_str() };
+    let mut record = redirect_record(&spec, link_id, record_dest, &link.qr_codes);
     record.disabled = disabled;
+    record.page = offers.record(&spec);
     let record_json = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
     let stored = durable::put_home_record(&cx.env, &link.short_id, &record_json, false)
         .await?

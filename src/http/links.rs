@@ -10,7 +10,7 @@ use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
 use crate::domain::link::{validate_link, LinkSpec};
 use crate::domain::qr_code::{qr_object, QrInit, QrSpec, DEFAULT_MARKER};
 use crate::domain::record::RedirectRecord;
-use crate::domain::retailers::append_params;
+use crate::domain::retailers::{self, append_params, Intent, Retailer};
 use crate::domain::time::format_rfc3339;
 use crate::store::durable::{HomeCreate, QrEntry};
 use crate::store::{durable, PrintedQr, Store, StoredLink, StoredQr};
@@ -64,9 +64,23 @@ pub async fn create_from_spec(
 ) -> Result<Created, ApiError> {
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
+    super::where_to_buy::require_scopes(caller, spec)?;
     check_destinations(cx, spec)?;
-    let (dest, warnings) = resolve_destination(cx, store, spec).await?;
-    let target_url = append_params(&dest, &spec.tracking.params);
+    super::where_to_buy::check_offer_destinations(cx, spec)?;
+    // A where-to-buy link's destination is its page; its offers have theirs.
+    let multi = spec.retailer == Retailer::Multi;
+    let (dest, mut warnings) = if multi {
+        (String::new(), Vec::new())
+    } else {
+        resolve_destination(cx, store, spec).await?
+    };
+    let offers = super::where_to_buy::resolve(cx, store, spec).await?;
+    warnings.extend(offers.warnings.iter().cloned());
+    let target_url = if multi {
+        String::new()
+    } else {
+        append_params(&dest, &spec.tracking.params)
+    };
 
     let now = now_ms();
     let link_id = ulid_id("lnk_", now, random16()?);
@@ -86,7 +100,8 @@ pub async fn create_from_spec(
         })
         .collect();
     let qr_ids: Vec<String> = codes.iter().map(|(id, _)| id.clone()).collect();
-    let record = redirect_record(spec, &link_id, &target_url, &qr_ids);
+    let mut record = redirect_record(spec, &link_id, &target_url, &qr_ids);
+    record.page = offers.record(spec);
 
     // Claims first, each strongly consistent: the printed identifiers (unique across the
     // service), then the short id, in the link's home object, which also lets a redirect
@@ -129,7 +144,11 @@ pub async fn create_from_spec(
     }
     data.insert("shortId".into(), json!(short_id));
     data.insert("shortLink".into(), json!(short_link));
-    data.insert("targetUrl".into(), json!(target_url));
+    data.insert(
+        "targetUrl".into(),
+        json!(if multi { &short_link } else { &target_url }),
+    );
+    offers.annotate(&mut data);
     if let Some(default) = objects.first() {
         data.insert("qrCode".into(), Value::Object(default.clone()));
     }
@@ -292,11 +311,26 @@ pub async fn resolve_destination(
                     .await?;
             Ok((r.url, r.warnings))
         }
-        None => Ok((
-            spec.destination()
-                .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?,
-            Vec::new(),
-        )),
+        None => {
+            // An Amazon cart without its own Associates tag takes its project's.
+            let project_tag = if spec.retailer == Retailer::Amazon
+                && spec.intent == Intent::AddToCart
+                && spec.associate_tag.is_none()
+            {
+                super::config::associate_tag(cx, &spec.project_id)?
+            } else {
+                None
+            };
+            let mut order = spec.order();
+            if order.associate_tag.is_none() {
+                order.associate_tag = project_tag.as_deref();
+            }
+            Ok((
+                retailers::destination(spec.retailer, &order)
+                    .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?,
+                Vec::new(),
+            ))
+        }
     }
 }
 
@@ -345,6 +379,7 @@ pub fn redirect_record(
                 .and_then(Value::as_str)
                 .unwrap_or(&spec.name),
         ),
+        page: None,
     }
 }
 

@@ -10,10 +10,12 @@ pub mod instacart;
 pub mod lifecycle;
 pub mod links;
 pub mod openapi;
+pub mod page;
 pub mod qr_codes;
 pub mod qr_image;
 pub mod redirect;
 pub mod stats;
+pub mod where_to_buy;
 
 use errors::ApiError;
 use worker::{Env, Headers, Request, Response};

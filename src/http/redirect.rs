@@ -55,7 +55,9 @@ pub async fn handle(
             }
         }
     }
-    answer(req, url, env, ctx, record, status, now, is_get, preview)
+    answer(
+        req, url, env, ctx, record, status, now, is_get, preview, short_id,
+    )
 }
 
 /// The title of a capped link's preview page: its public name from the record, or, for a
@@ -132,14 +134,19 @@ pub fn answer_now(
     if status == Status::Active && record.max_clicks.is_some() {
         return None;
     }
+    // Only a where-to-buy page needs its short id (its buttons' addresses).
+    let short_id = match record.page {
+        Some(_) => crate::domain::ids::redirect_target(crate::domain::ids::url_path(url))?,
+        None => "",
+    };
     Some(answer(
-        req, url, env, ctx, record, status, now, is_get, None,
+        req, url, env, ctx, record, status, now, is_get, None, short_id,
     ))
 }
 
 /// A stored redirect record from its bytes. Parsed from `&str`, as everywhere else:
 /// `from_slice` would add a second copy of the deserializer to the bundle.
-fn parse_record(raw: &[u8]) -> Option<RedirectRecord> {
+pub(super) fn parse_record(raw: &[u8]) -> Option<RedirectRecord> {
     serde_json::from_str(std::str::from_utf8(raw).ok()?).ok()
 }
 
@@ -157,7 +164,7 @@ pub fn miss_now(env: &Env, short_id: &str) -> Option<web_sys::Response> {
 
 /// The response for a link in `status`, and the visit queued for recording. `preview`: the
 /// title of the page an active capped link answers instead of its destination to a client
-/// that does not use it up.
+/// that does not use it up. `short_id`: the link's, for a where-to-buy page (its buttons).
 #[allow(clippy::too_many_arguments)]
 fn answer(
     req: web_sys::Request,
@@ -169,13 +176,19 @@ fn answer(
     now: i64,
     is_get: bool,
     preview: Option<String>,
+    short_id: &str,
 ) -> web_sys::Response {
     // The query string, sliced from the serialized URL (no full URL parse on this path).
     let query = url.split_once('?').map(|(_, q)| q);
+    let mut kind = stats::EventKind::Visit;
     let resp = match status {
-        Status::Active => match preview {
-            Some(title) => preview_page(&title).into(),
-            None => found(&record.location(query)),
+        Status::Active => match (preview, &record.page) {
+            (Some(title), _) => preview_page(&title).into(),
+            (None, Some(page)) => {
+                kind = stats::EventKind::PageView;
+                super::page::page(page, short_id, now)
+            }
+            (None, None) => found(&record.location(query)),
         },
         Status::Unavailable => return unavailable().into(),
         inactive => match &record.fallback {
@@ -187,7 +200,7 @@ fn answer(
     // The visit is recorded after the response is on its way; HEAD is not a visit.
     if is_get && stats::recording_on(env) {
         let qr = record.qr_for_query(query).map(str::to_string);
-        stats::record_click(req, env, ctx, record.link_id, qr, now);
+        stats::record_event(req, env, ctx, record.link_id, qr, kind, now);
     }
     resp
 }
@@ -209,7 +222,7 @@ async fn capped_status(env: &Env, short_id: &str, max: u64, shopper: bool) -> St
 
 /// The record from the link's home object, for ids KV does not know (yet). Only ids that
 /// carry a valid check character get that far, and a confirmed miss is cached briefly.
-async fn authoritative(env: &Env, ctx: &Context, short_id: &str) -> Option<String> {
+pub(super) async fn authoritative(env: &Env, ctx: &Context, short_id: &str) -> Option<String> {
     let key = super::short_id_key(env).ok()?;
     if !has_valid_check(short_id, &key) {
         return None;
@@ -276,7 +289,7 @@ pub fn not_found() -> Response {
     )
 }
 
-fn gone() -> Response {
+pub(super) fn gone() -> Response {
     shopper_page(
         410,
         "This link has ended",
@@ -284,7 +297,7 @@ fn gone() -> Response {
     )
 }
 
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     let mut resp = shopper_page(
         503,
         "Temporarily unavailable",

@@ -9,6 +9,7 @@ use crate::domain::batcher::{Batcher, MAX_PENDING_VISITS};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
 use crate::domain::ids::ulid_id;
+pub use crate::domain::stats::EventKind;
 use crate::domain::stats::{
     answer, batch_parts, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
     shard_name, ClickEvent, Granularity, Partial, BATCH_STALE_MS, BATCH_WINDOW_MS, CLICK_SHARDS,
@@ -83,6 +84,8 @@ struct Visit {
     link_id: String,
     qr: Option<String>,
     now: i64,
+    /// What the visit was: of the link, of its where-to-buy page, or a retailer chosen there.
+    kind: EventKind,
 }
 
 thread_local! {
@@ -128,12 +131,27 @@ pub fn record_click(
     qr: Option<String>,
     now: i64,
 ) {
+    record_event(req, env, ctx, link_id, qr, EventKind::Visit, now);
+}
+
+/// `record_click` of a visit of another kind (a where-to-buy page view, a retailer chosen).
+#[inline(never)]
+pub fn record_event(
+    req: web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    link_id: String,
+    qr: Option<String>,
+    kind: EventKind,
+    now: i64,
+) {
     let scale = batch_scale(env);
     let visit = Visit {
         req,
         link_id,
         qr,
         now,
+        kind,
     };
     let stale_ms = (BATCH_STALE_MS * u64::from(scale)) as i64;
     let Some(generation) = BATCHER.with(|b| b.borrow_mut().push(visit, now, stale_ms)) else {
@@ -238,7 +256,7 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
         .into_iter()
         .zip(fields.iter())
         .map(|(v, f)| {
-            let event = click_event(f, &visitors, v.qr, v.now);
+            let event = click_event(f, &visitors, v.qr, v.now).of_kind(v.kind);
             (v.link_id, shard_for(&event.visitor), event)
         })
         .collect())
@@ -365,6 +383,18 @@ pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiE
         .map(|e| (e.id, e.identifier))
         .collect();
     crate::domain::qr_code::name_breakdown(&mut data, &codes);
+    let retailer = link.data.get("retailer").and_then(Value::as_str);
+    let offers: Vec<&str> = link
+        .data
+        .get("offers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o.get("retailer")?.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::domain::stats::add_retailer_stats(&mut data, &partial, retailer.unwrap_or(""), &offers);
     Ok(json_data(200, &data.to_string()))
 }
 

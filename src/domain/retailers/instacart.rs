@@ -5,13 +5,39 @@
 //! answers and the translation of Instacart's error keys back to ours. Pure: no `worker`
 //! imports; the call itself is in `http/instacart.rs`.
 
-use super::{custom_url, unsupported, Intent, NoDestination, Order};
+use super::{
+    check_one_product, custom_url, encode, only_product, unsupported, IdForm, Intent,
+    NoDestination, Order, ProductRules,
+};
 use crate::domain::error::FieldError;
 use crate::domain::ids::sha256_hex;
 use crate::domain::validate::*;
 use serde_json::{json, Map, Value};
 
-pub(super) const INTENTS: &[Intent] = &[Intent::ShoppingList, Intent::Recipe, Intent::CustomUrl];
+pub(super) const INTENTS: &[Intent] = &[
+    Intent::ProductDetail,
+    Intent::ShoppingList,
+    Intent::Recipe,
+    Intent::CustomUrl,
+];
+
+/// Instacart product pages name one Instacart product; shopping lists and recipes take their
+/// items in `options.instacart`.
+pub(super) fn products(intent: Option<Intent>) -> Option<ProductRules> {
+    (intent == Some(Intent::ProductDetail)).then_some(ProductRules {
+        id_name: "Instacart product id",
+        offers: false,
+        id: IdForm::Digits,
+    })
+}
+
+pub(super) fn check(order: &Order, p: &mut Problems) {
+    check_one_product(order, p);
+}
+
+/// Instacart's product pages: `https://www.instacart.com/products/{id}`, with
+/// `?retailerSlug={retailerKey}` to open it at that retailer (docs/retailers.md).
+const PRODUCT: &str = "https://www.instacart.com/products/";
 
 /// Shopping lists and recipes are pages Instacart makes; `custom_url` links are built here.
 pub(super) fn made_by_api(intent: Intent) -> bool {
@@ -25,7 +51,15 @@ pub(super) fn destination(order: &Order) -> Result<String, NoDestination> {
             key: "intent",
             message: "Instacart pages are created by the Instacart API".into(),
         }),
-        Intent::AddToCart | Intent::ProductDetail => Err(unsupported(order.intent)),
+        Intent::ProductDetail => {
+            let mut url = format!("{PRODUCT}{}", only_product(order)?);
+            if let Some(slug) = order.retailer_slug {
+                url.push_str("?retailerSlug=");
+                url.push_str(&encode(slug));
+            }
+            Ok(url)
+        }
+        Intent::AddToCart | Intent::WhereToBuy => Err(unsupported(order.intent)),
     }
 }
 
@@ -261,7 +295,9 @@ impl PageKind {
         match intent {
             Intent::ShoppingList => Some(PageKind::ShoppingList),
             Intent::Recipe => Some(PageKind::Recipe),
-            Intent::AddToCart | Intent::ProductDetail | Intent::CustomUrl => None,
+            Intent::AddToCart | Intent::ProductDetail | Intent::CustomUrl | Intent::WhereToBuy => {
+                None
+            }
         }
     }
 }
@@ -352,6 +388,18 @@ pub fn validate(
         };
         if let Some(why) = why {
             p.rule(BASE, "not_allowed", why);
+        } else if cx.intent == Some(Intent::ProductDetail) {
+            // A product page takes only the retailer to open it at.
+            for k in FIELDS.iter().filter(|k| **k != "retailerKey") {
+                if ic.contains_key(*k) {
+                    p.rule(
+                        format!("{BASE}.{k}"),
+                        "not_allowed",
+                        "An Instacart product_detail link takes only 'retailerKey' in \
+                         options.instacart",
+                    );
+                }
+            }
         }
         return (None, Some(norm));
     };
@@ -409,6 +457,19 @@ pub fn validate(
         }
     });
     (page, Some(norm))
+}
+
+/// The `retailerKey` of `options.instacart` (`ic`), when it is well-formed (`validate`
+/// reports it otherwise).
+pub fn retailer_key(ic: Option<&Map<String, Value>>) -> Option<String> {
+    ic?.get("retailerKey")?
+        .as_str()
+        .filter(|k| {
+            (1..=64).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+        .map(str::to_string)
 }
 
 /// A shopping list's or recipe's content, validated.
@@ -1521,6 +1582,50 @@ mod tests {
         let c = json!({"projectId": "p", "name": "n", "retailer": "instacart",
             "intent": "custom_url", "customUrl": "https://www.instacart.com/store"});
         assert!(validate_link(&c).unwrap().instacart.is_none());
+    }
+
+    #[test]
+    fn product_pages_open_at_the_retailer_slug() {
+        let page = |ic: Value| {
+            let mut v = json!({"projectId": "p", "name": "n", "retailer": "instacart",
+                "intent": "product_detail", "products": [{"retailerProductId": "324877"}]});
+            if !ic.is_null() {
+                v["options"] = json!({ "instacart": ic });
+            }
+            v
+        };
+        let spec = validate_link(&page(Value::Null)).unwrap();
+        assert_eq!(
+            spec.destination().unwrap(),
+            "https://www.instacart.com/products/324877"
+        );
+        assert!(spec.instacart.is_none());
+        let spec = validate_link(&page(json!({"retailerKey": "publix"}))).unwrap();
+        assert_eq!(
+            spec.destination().unwrap(),
+            "https://www.instacart.com/products/324877?retailerSlug=publix"
+        );
+        // A product page takes nothing else of options.instacart, and one product.
+        assert_eq!(
+            keys(page(json!({"retailerKey": "publix", "expiresInDays": 3,
+                "shoppingList": {"lineItems": [{"name": "a"}]}}))),
+            vec![
+                ("options.instacart.shoppingList".into(), "not_allowed"),
+                ("options.instacart.expiresInDays".into(), "not_allowed"),
+            ]
+        );
+        let mut two = page(Value::Null);
+        two["products"] = json!([{"retailerProductId": "1"}, {"retailerProductId": "2"}]);
+        assert_eq!(keys(two), vec![("products".into(), "too_many")]);
+        let mut none = page(Value::Null);
+        none.as_object_mut().unwrap().remove("products");
+        assert_eq!(keys(none), vec![("products".into(), "required")]);
+        let mut asin = page(Value::Null);
+        asin["products"] = json!([{"retailerProductId": "B07XJ8C8F5"}]);
+        assert_eq!(
+            keys(asin),
+            vec![("products[0].retailerProductId".into(), "invalid_id")]
+        );
     }
 
     #[test]

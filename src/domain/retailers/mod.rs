@@ -7,8 +7,11 @@
 //! Nothing here depends on the link module: the link validator hands the registry an `Order`
 //! (what the destination is made of) and reads back a URL or a reason.
 
+pub mod amazon;
 mod custom;
 pub mod instacart;
+mod kroger;
+mod multi;
 mod target;
 mod walmart;
 
@@ -20,10 +23,22 @@ pub enum Retailer {
     Target,
     Instacart,
     Custom,
+    Amazon,
+    Kroger,
+    /// A where-to-buy link: a page of offers, each of another retailer.
+    Multi,
 }
 
 impl Retailer {
-    pub const ALL: [Retailer; 4] = [Self::Walmart, Self::Target, Self::Instacart, Self::Custom];
+    pub const ALL: [Retailer; 7] = [
+        Self::Walmart,
+        Self::Target,
+        Self::Instacart,
+        Self::Custom,
+        Self::Amazon,
+        Self::Kroger,
+        Self::Multi,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +46,22 @@ impl Retailer {
             Self::Target => "target",
             Self::Instacart => "instacart",
             Self::Custom => "custom",
+            Self::Amazon => "amazon",
+            Self::Kroger => "kroger",
+            Self::Multi => "multi",
+        }
+    }
+
+    /// The retailer's name as shoppers read it (the buttons of a where-to-buy page).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Walmart => "Walmart",
+            Self::Target => "Target",
+            Self::Instacart => "Instacart",
+            Self::Custom => "the brand's store",
+            Self::Amazon => "Amazon",
+            Self::Kroger => "Kroger",
+            Self::Multi => "another store",
         }
     }
 
@@ -45,16 +76,23 @@ impl Retailer {
             Self::Target => "retailers:target",
             Self::Instacart => "retailers:instacart",
             Self::Custom => "retailers:custom",
+            Self::Amazon => "retailers:amazon",
+            Self::Kroger => "retailers:kroger",
+            Self::Multi => "retailers:multi",
         }
     }
 
-    /// The intents this retailer serves. `custom_url` is served by every retailer.
+    /// The intents this retailer serves. `custom_url` is served by every retailer but
+    /// `multi`, whose only intent is `where_to_buy`.
     pub fn intents(self) -> &'static [Intent] {
         match self {
             Self::Walmart => walmart::INTENTS,
             Self::Target => target::INTENTS,
             Self::Instacart => instacart::INTENTS,
             Self::Custom => custom::INTENTS,
+            Self::Amazon => amazon::INTENTS,
+            Self::Kroger => kroger::INTENTS,
+            Self::Multi => multi::INTENTS,
         }
     }
 
@@ -62,14 +100,23 @@ impl Retailer {
         self.intents().contains(&intent)
     }
 
-    /// What this retailer's `products[]` entries are, when it takes any.
-    pub fn products(self) -> Option<ProductRules> {
+    /// What this retailer's `products[]` entries are, when its links of `intent` take any
+    /// (`None` for an intent not known: then whether the retailer takes products at all).
+    pub fn products(self, intent: Option<Intent>) -> Option<ProductRules> {
         match self {
             Self::Walmart => Some(walmart::PRODUCTS),
             Self::Target => Some(target::PRODUCTS),
-            Self::Instacart => None,
-            Self::Custom => None,
+            Self::Amazon => Some(amazon::PRODUCTS),
+            Self::Kroger => Some(kroger::PRODUCTS),
+            Self::Instacart => instacart::products(intent),
+            Self::Custom | Self::Multi => None,
         }
+    }
+
+    /// Whether this retailer's links of `intent` need products (a cart, a product page).
+    pub fn needs_products(self, intent: Intent) -> bool {
+        matches!(intent, Intent::AddToCart | Intent::ProductDetail)
+            && self.products(Some(intent)).is_some()
     }
 
     /// The retailer's own rules for an order (how many products a destination can hold,
@@ -78,8 +125,10 @@ impl Retailer {
         match self {
             Self::Walmart => walmart::check(order, p),
             Self::Target => target::check(order, p),
-            Self::Instacart => {}
-            Self::Custom => {}
+            Self::Amazon => amazon::check(order, p),
+            Self::Kroger => kroger::check(order, p),
+            Self::Instacart => instacart::check(order, p),
+            Self::Custom | Self::Multi => {}
         }
     }
 
@@ -88,7 +137,12 @@ impl Retailer {
     pub fn made_by_api(self, intent: Intent) -> bool {
         match self {
             Self::Instacart => instacart::made_by_api(intent),
-            Self::Walmart | Self::Target | Self::Custom => false,
+            Self::Walmart
+            | Self::Target
+            | Self::Custom
+            | Self::Amazon
+            | Self::Kroger
+            | Self::Multi => false,
         }
     }
 }
@@ -105,15 +159,18 @@ pub enum Intent {
     ShoppingList,
     Recipe,
     CustomUrl,
+    /// A page where the shopper picks the retailer (`multi` links).
+    WhereToBuy,
 }
 
 impl Intent {
-    pub const ALL: [Intent; 5] = [
+    pub const ALL: [Intent; 6] = [
         Self::AddToCart,
         Self::ProductDetail,
         Self::ShoppingList,
         Self::Recipe,
         Self::CustomUrl,
+        Self::WhereToBuy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +180,7 @@ impl Intent {
             Self::ShoppingList => "shopping_list",
             Self::Recipe => "recipe",
             Self::CustomUrl => "custom_url",
+            Self::WhereToBuy => "where_to_buy",
         }
     }
 
@@ -138,6 +196,53 @@ pub struct ProductRules {
     pub id_name: &'static str,
     /// Whether `offerId` (a Walmart seller offer) may stand in for `retailerProductId`.
     pub offers: bool,
+    /// The form of the retailer's ids (`retailerProductId`, `backupProductIds`).
+    pub id: IdForm,
+}
+
+/// The forms a product id takes. Every form is a product id's shape (`is_product_id_shape`):
+/// an id of the shape but not of the retailer's form breaks the retailer's rule (422).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdForm {
+    /// 1–20 digits: Walmart item ids, Target TCINs, Instacart product ids.
+    Digits,
+    /// An Amazon ASIN: 10 of `A-Z 0-9`.
+    Asin,
+    /// A 13-digit UPC, as Kroger's product pages name it.
+    Upc13,
+    /// Any id of the shape (a request whose retailer is not known).
+    Any,
+}
+
+impl IdForm {
+    pub fn accepts(self, id: &str) -> bool {
+        let b = id.as_bytes();
+        match self {
+            Self::Digits => (1..=20).contains(&b.len()) && b.iter().all(u8::is_ascii_digit),
+            Self::Asin => {
+                b.len() == 10
+                    && b.iter()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            }
+            Self::Upc13 => b.len() == 13 && b.iter().all(u8::is_ascii_digit),
+            Self::Any => is_product_id_shape(id),
+        }
+    }
+
+    /// What an id of this form is, for messages ("must be …").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Digits => "must be 1–20 digits",
+            Self::Asin => "must be an ASIN: 10 of A-Z and 0-9",
+            Self::Upc13 => "must be a 13-digit UPC",
+            Self::Any => "must be 1–20 digits or 10 of A-Z and 0-9",
+        }
+    }
+}
+
+/// The shape of every product id: 1–20 digits, or 10 of `A-Z 0-9` (an ASIN).
+pub fn is_product_id_shape(id: &str) -> bool {
+    IdForm::Digits.accepts(id) || IdForm::Asin.accepts(id)
 }
 
 /// One product of an order, as the retailer identifies it.
@@ -165,6 +270,10 @@ pub struct Order<'a> {
     pub store_id: Option<&'a str>,
     pub custom_url: Option<&'a str>,
     pub fallback_url: Option<&'a str>,
+    /// Amazon Associates tag of a cart (`options.amazon.associateTag`, else the project's).
+    pub associate_tag: Option<&'a str>,
+    /// Instacart retailer of a product page (`options.instacart.retailerKey`).
+    pub retailer_slug: Option<&'a str>,
 }
 
 /// Why no destination could be built (reported as a problem at `key`).
@@ -182,6 +291,9 @@ pub fn destination(retailer: Retailer, order: &Order) -> Result<String, NoDestin
         Retailer::Target => target::destination(order),
         Retailer::Instacart => instacart::destination(order),
         Retailer::Custom => custom::destination(order),
+        Retailer::Amazon => amazon::destination(order),
+        Retailer::Kroger => kroger::destination(order),
+        Retailer::Multi => multi::destination(order),
     }
 }
 
@@ -191,6 +303,31 @@ pub(crate) fn custom_url(order: &Order) -> Result<String, NoDestination> {
         key: "customUrl",
         message: "'customUrl' is required for custom_url links".into(),
     })
+}
+
+/// The one product of a product page (validation refuses any other count before this).
+pub(crate) fn only_product<'o>(order: &Order<'o>) -> Result<&'o str, NoDestination> {
+    match order.products {
+        [one] => {
+            let (ProductRef::Item(id) | ProductRef::Offer(id)) = &one.product;
+            Ok(id)
+        }
+        _ => Err(NoDestination {
+            key: "products",
+            message: "A product_detail link takes exactly one product".into(),
+        }),
+    }
+}
+
+/// A product page takes one product: more is a rule problem at `products`.
+pub(crate) fn check_one_product(order: &Order, p: &mut Problems) {
+    if order.intent == Intent::ProductDetail && order.products.len() > 1 {
+        p.rule(
+            "products",
+            "too_many",
+            "A product_detail link takes exactly one product",
+        );
+    }
 }
 
 /// An intent the retailer does not serve (validation refuses the pair before this is reached).
@@ -287,6 +424,11 @@ mod tests {
     #[test]
     fn every_retailer_serves_custom_url_and_names_its_scope() {
         for r in Retailer::ALL {
+            assert_eq!(r.scope(), format!("retailers:{}", r.as_str()));
+            if r == Retailer::Multi {
+                assert_eq!(r.intents(), [Intent::WhereToBuy]);
+                continue;
+            }
             assert!(r.supports(Intent::CustomUrl), "{}", r.as_str());
             assert_eq!(r.scope(), format!("retailers:{}", r.as_str()));
             assert_eq!(Retailer::parse(r.as_str()), Some(r));
@@ -296,6 +438,8 @@ mod tests {
                 store_id: None,
                 custom_url: Some("https://brand.example/promo"),
                 fallback_url: None,
+                associate_tag: None,
+                retailer_slug: None,
             };
             assert_eq!(
                 destination(r, &order).as_deref(),
@@ -308,7 +452,10 @@ mod tests {
                 "retailers:walmart",
                 "retailers:target",
                 "retailers:instacart",
-                "retailers:custom"
+                "retailers:custom",
+                "retailers:amazon",
+                "retailers:kroger",
+                "retailers:multi"
             ]
         );
     }
@@ -327,9 +474,55 @@ mod tests {
         );
         assert_eq!(
             served(Retailer::Instacart),
-            ["shopping_list", "recipe", "custom_url"]
+            ["product_detail", "shopping_list", "recipe", "custom_url"]
         );
         assert_eq!(served(Retailer::Custom), ["custom_url"]);
+        assert_eq!(
+            served(Retailer::Amazon),
+            ["add_to_cart", "product_detail", "custom_url"]
+        );
+        assert_eq!(served(Retailer::Kroger), ["product_detail", "custom_url"]);
+        assert_eq!(served(Retailer::Multi), ["where_to_buy"]);
+        // Only `multi` serves `where_to_buy`.
+        for r in Retailer::ALL {
+            assert_eq!(r.supports(Intent::WhereToBuy), r == Retailer::Multi);
+        }
+    }
+
+    #[test]
+    fn product_id_forms() {
+        for ok in ["1", "12345678901234567890", "B07XJ8C8F5", "0316769487"] {
+            assert!(is_product_id_shape(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "b07xj8c8f5",
+            "B07XJ8C8F",
+            "123456789012345678901",
+            "A-1",
+            "ABCDEFGHIJK",
+        ] {
+            assert!(!is_product_id_shape(bad), "{bad}");
+        }
+        assert!(IdForm::Asin.accepts("B07XJ8C8F5") && IdForm::Asin.accepts("0316769487"));
+        assert!(!IdForm::Asin.accepts("123"));
+        assert!(IdForm::Upc13.accepts("0001111041700"));
+        assert!(!IdForm::Upc13.accepts("001111041700"));
+        assert!(!IdForm::Digits.accepts("B07XJ8C8F5"));
+        assert!(IdForm::Any.accepts("B07XJ8C8F5") && IdForm::Any.accepts("7"));
+    }
+
+    /// openapi.json's `Intent` enum is the registry's list, in the same order.
+    #[test]
+    fn openapi_intent_enum_is_the_registry() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../openapi.json")).unwrap();
+        let listed: Vec<&str> = doc["components"]["schemas"]["Intent"]["enum"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let registry: Vec<&str> = Intent::ALL.iter().map(|i| i.as_str()).collect();
+        assert_eq!(listed, registry);
     }
 
     /// openapi.json's `Retailer` enum is the registry's list, in the same order.

@@ -1,7 +1,9 @@
 //! Target: product pages (`/p/-/A-{TCIN}`). Target has no public add-to-cart URL, so an
 //! add_to_cart link of one product opens its page, and of several goes to `fallbackUrl`.
 
-use super::{custom_url, unsupported, Intent, NoDestination, Order, ProductRef, ProductRules};
+use super::{
+    custom_url, unsupported, IdForm, Intent, NoDestination, Order, ProductRef, ProductRules,
+};
 use crate::domain::validate::Problems;
 
 pub(super) const INTENTS: &[Intent] =
@@ -10,6 +12,7 @@ pub(super) const INTENTS: &[Intent] =
 pub(super) const PRODUCTS: ProductRules = ProductRules {
     id_name: "TCIN",
     offers: false,
+    id: IdForm::Digits,
 };
 
 pub(super) fn check(order: &Order, p: &mut Problems) {
@@ -46,7 +49,9 @@ pub(super) fn destination(order: &Order) -> Result<String, NoDestination> {
             }),
         },
         Intent::CustomUrl => custom_url(order),
-        Intent::ShoppingList | Intent::Recipe => Err(unsupported(order.intent)),
+        Intent::ShoppingList | Intent::Recipe | Intent::WhereToBuy => {
+            Err(unsupported(order.intent))
+        }
     }
 }
 

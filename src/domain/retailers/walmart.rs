@@ -1,6 +1,8 @@
 //! Walmart: cart links (`/sc/cart/addToCart?items=ID_QTY,…` or `offers=`) and product pages.
 
-use super::{custom_url, unsupported, Intent, NoDestination, Order, ProductRef, ProductRules};
+use super::{
+    custom_url, unsupported, IdForm, Intent, NoDestination, Order, ProductRef, ProductRules,
+};
 use crate::domain::validate::Problems;
 
 pub(super) const INTENTS: &[Intent] =
@@ -9,6 +11,7 @@ pub(super) const INTENTS: &[Intent] =
 pub(super) const PRODUCTS: ProductRules = ProductRules {
     id_name: "Walmart item id",
     offers: true,
+    id: IdForm::Digits,
 };
 
 const CART: &str = "https://www.walmart.com/sc/cart/addToCart";
@@ -46,7 +49,7 @@ pub(super) fn check(order: &Order, p: &mut Problems) {
                 );
             }
         }
-        Intent::CustomUrl | Intent::ShoppingList | Intent::Recipe => {}
+        Intent::CustomUrl | Intent::ShoppingList | Intent::Recipe | Intent::WhereToBuy => {}
     }
 }
 
@@ -89,7 +92,9 @@ pub(super) fn destination(order: &Order) -> Result<String, NoDestination> {
             Ok(url)
         }
         Intent::CustomUrl => custom_url(order),
-        Intent::ShoppingList | Intent::Recipe => Err(unsupported(order.intent)),
+        Intent::ShoppingList | Intent::Recipe | Intent::WhereToBuy => {
+            Err(unsupported(order.intent))
+        }
     }
 }
 
