@@ -28,7 +28,7 @@ export function output(cmd, args, opts = {}) {
  * prints them). tests/config.test.mjs checks these lists against the Rust sources.
  */
 export const WORKER_VARS = ['PUBLIC_BASE_URL', 'SERVICE_HOSTS', 'CUSTOM_DESTINATION_HOSTS',
-  'INSTACART_API_BASE_URL', 'CLICK_RECORDING', 'BOT_MANAGEMENT', 'CLICK_BATCH_SCALE'];
+  'INSTACART_API_BASE_URL', 'CLICK_RECORDING', 'BOT_MANAGEMENT', 'CLICK_BATCH_SCALE', 'AMAZON_ASSOCIATE_TAGS'];
 export const WORKER_SECRETS = ['SHORT_ID_SECRET', 'VISITOR_HASH_SECRET', 'INSTACART_API_KEY', 'ADMIN_TOKEN'];
 /** Secrets made for local runs when missing: the worker's required ones and the admin token. */
 export const LOCAL_SECRETS = ['ADMIN_TOKEN', 'SHORT_ID_SECRET', 'VISITOR_HASH_SECRET'];

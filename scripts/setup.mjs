@@ -4,7 +4,7 @@
 //
 //   node scripts/setup.mjs           build + run prerequisites
 //   node scripts/setup.mjs --test    … plus what the tests need (QR decoder, SVG rasterizer,
-//                                    schemathesis in .venv-test/)
+//                                    headless Chromium, schemathesis in .venv-test/)
 //   node scripts/setup.mjs --bench   … plus the load generator (wrk)
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -109,8 +109,9 @@ ensureRust();
 ensureNodeModules();
 ensureDevVars();
 if (args.has('--test')) {
-  // zbarimg: a QR decoder nobody here wrote; rsvg-convert rasterizes our SVGs for it.
-  ensureApt([['zbar-tools', 'zbarimg'], ['librsvg2-bin', 'rsvg-convert']]);
+  // zbarimg: a QR decoder nobody here wrote; rsvg-convert rasterizes our SVGs for it;
+  // Debian's Chromium, driven by playwright-core (no browser download), for the page tests.
+  ensureApt([['zbar-tools', 'zbarimg'], ['librsvg2-bin', 'rsvg-convert'], ['chromium', 'chromium']]);
   ensureSchemathesis();
 }
 if (args.has('--bench')) {
