@@ -41,6 +41,8 @@ export function useWorker({ vars = {}, omit = [], configure, dotDevVars, withKey
       extraArgs.push('--env-file', join(state, 'empty.env'));
     }
     const port = await freePort();
+    // A free inspector port too: wrangler's default (9229) is taken by any other wrangler dev.
+    extraArgs.push('--inspector-port', String(await freePort()));
     const worker = await startWorker({
       port, persistTo: state, quiet: true, extraArgs,
       vars: { ...secrets, ...vars },

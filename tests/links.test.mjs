@@ -205,7 +205,7 @@ describe('validation', () => {
       [{ name: '' }, 'name'],
       [{ publicName: 'n'.repeat(161) }, 'publicName'],
       [{ publicName: '' }, 'publicName'],
-      [{ retailer: 'amazon' }, 'retailer'],
+      [{ retailer: 'costco' }, 'retailer'],
       [{ intent: 'checkout' }, 'intent'],
       [{ products }, 'products'],
       [{ products: [] }, 'products'],

@@ -303,6 +303,37 @@ describe('real responses match the document', () => {
     assertConforms('GET', '/zzzzzzz', { status: gone.status, headers: gone.headers });
   });
 
+  it('where-to-buy links: create, page, offer redirect, change, stats', async () => {
+    const example = DOC.paths['/v1/links'].post.requestBody.content['application/json'].examples.whereToBuy.value;
+    const created = await call('POST', '/v1/links', { body: example });
+    assert.equal(created.status, 201, created.text);
+    const link = created.body.data;
+    assert.equal(link.offers.length, 4);
+    const page = await w.visit(`/${link.shortId}`, { headers: { 'user-agent': PHONE } });
+    assert.equal(page.status, 200);
+    assertConforms('GET', `/${link.shortId}`, { status: page.status, headers: page.headers });
+    const go = await w.visit(`/${link.shortId}/amazon`, { headers: { 'user-agent': PHONE } });
+    assert.equal(go.status, 302);
+    assert.equal(go.headers.get('location'), link.offers[2].targetUrl);
+    assertConforms('GET', `/${link.shortId}/amazon`, { status: go.status, headers: go.headers });
+    const none = await w.visit(`/${link.shortId}/kroger`);
+    assert.equal(none.status, 404);
+    assertConforms('GET', `/${link.shortId}/kroger`, { status: none.status, headers: none.headers });
+    const offers = example.offers.map((o, i) => (i === 1 ? { ...o, status: 'disabled' } : o));
+    const patched = await call('PATCH', `/v1/links/${link.id}`, { body: { offers, page: { subtitle: null } } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.data.offers[1].status, 'disabled');
+    const gone = await w.visit(`/${link.shortId}/target`);
+    assert.equal(gone.status, 410);
+    assertConforms('GET', `/${link.shortId}/target`, { status: gone.status, headers: gone.headers });
+    await statsWhen(w, link.id, (d) => d.pageViews >= 1 && d.retailerClicks.amazon >= 1 && d.retailerClicks.target >= 1);
+    const stats = await call('GET', `/v1/links/${link.id}/stats`);
+    assert.equal(stats.status, 200);
+    // Two choices (a tap on the ended offer's address is one too) for one page view.
+    assert.deepEqual(stats.body.data.retailerClicks, { walmart: 0, target: 1, amazon: 1, instacart: 0 });
+    assert.equal(stats.body.data.clickThroughRate, 2);
+  });
+
   it('the request examples of the document are accepted', async () => {
     const examples = DOC.paths['/v1/links'].post.requestBody.content['application/json'].examples;
     assert.ok(Object.keys(examples).length >= 5);
@@ -316,7 +347,7 @@ describe('real responses match the document', () => {
   });
 
   it('errors: validation, JSON, auth, scope, project, unknown link, method, media type, size, idempotency, correlation id', async () => {
-    const bad = await call('POST', '/v1/links', { body: { projectId: '', name: 'x'.repeat(161), retailer: 'amazon', products: [{ retailerProductId: 'abc', quantity: 0 }], utm_source: 'x' } });
+    const bad = await call('POST', '/v1/links', { body: { projectId: '', name: 'x'.repeat(161), retailer: 'costco', products: [{ retailerProductId: 'abc', quantity: 0 }], utm_source: 'x' } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'validation_failed');
     assert.ok(bad.body.error.details.length >= 4, bad.text);
