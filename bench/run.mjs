@@ -11,6 +11,7 @@
 //   BENCH_PROFILE_ROUNDS=2  BENCH_PROFILE_SECONDS=8  (CPU profiles of recording on and off; 0: none)
 //   BENCH_AA=1  (a second recording-off worker in the head to head: the ratio of two identical
 //   processes, i.e. the noise floor of the recording on ÷ off figure; off by default)
+//   BENCH_PAGE_CRITERION=1  (0: skip `cargo bench --bench page`, the where-to-buy page's render time)
 //   BENCH_OUT=bench/RESULTS.md  BENCH_ONLY=redirect,redirect_off  (scenario ids: a partial run,
 //   for investigating; its summary lines need every scenario)
 //
@@ -309,6 +310,47 @@ async function expectRedirect(url, path, location, who) {
   }
 }
 
+/** A where-to-buy link of four offers, with a logo, a hero image and two items. */
+const WHERE_TO_BUY = {
+  projectId: 'proj_bench',
+  name: 'Grill kit, where to buy',
+  retailer: 'multi',
+  intent: 'where_to_buy',
+  tracking: { utm: { source: 'instagram', medium: 'social', campaign: 'summer grilling 24' } },
+  offers: [
+    { retailer: 'walmart', intent: 'add_to_cart', products: [{ retailerProductId: '123456789', quantity: 2 }, { retailerProductId: '987654321' }] },
+    { retailer: 'target', intent: 'product_detail', products: [{ retailerProductId: '12345678' }] },
+    { retailer: 'amazon', intent: 'add_to_cart', products: [{ retailerProductId: 'B07XJ8C8F5' }], options: { amazon: { associateTag: 'brand-20' } } },
+    { retailer: 'instacart', intent: 'product_detail', products: [{ retailerProductId: '324877' }], options: { instacart: { retailerKey: 'publix' } } },
+  ],
+  page: {
+    title: 'Summer grill kit', subtitle: 'Pick your store', brandColor: '#1a237e',
+    logoUrl: 'https://cdn.brand.example/logo.png', heroImageUrl: 'https://cdn.brand.example/hero.jpg',
+    items: [{ name: 'Charcoal briquets', size: '20 lb', imageUrl: 'https://cdn.brand.example/charcoal.png' }, { name: 'Grill tongs' }],
+  },
+};
+
+/** The where-to-buy page of `WHERE_TO_BUY`, created through the API: its path and size. */
+async function seedPage(w, key) {
+  const link = await api(w.url, key, 'POST', '/v1/links', WHERE_TO_BUY);
+  const path = `/${link.shortId}`;
+  const r = await fetch(w.url + path);
+  const html = Buffer.from(await r.arrayBuffer());
+  if (r.status !== 200 || !/^text\/html/.test(r.headers.get('content-type') ?? '') || (html.toString().match(/class="buy"/g) ?? []).length !== 4) {
+    throw new Error(`${w.name} ${path}: ${r.status} ${r.headers.get('content-type')}, not the page of four buttons`);
+  }
+  return { link, path, bytes: html.length, gz: gzipSync(html, { level: 9 }).length, gz6: gzipSync(html, { level: 6 }).length };
+}
+
+/** `cargo bench --bench page`: the page's render time natively (Criterion), unless skipped. */
+function pageCriterion() {
+  if (process.env.BENCH_PAGE_CRITERION === '0') return null;
+  log('cargo bench --bench page (the where-to-buy page, natively)');
+  const r = spawnSync('cargo', ['bench', '--bench', 'page', '--', '--warm-up-time', '1', '--measurement-time', '2'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) return null;
+  return { render: criterionMedian('page/render'), renderOnly: criterionMedian('page/render_only'), parse: criterionMedian('page/parse') };
+}
+
 /** A link with two QR codes (two markers in its redirect record), through the API. */
 async function seedOurs(w) {
   const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
@@ -435,6 +477,8 @@ async function main() {
 
   log('seeding links through the API');
   const seed = await seedOurs(on);
+  const page = await seedPage(on, seed.key);
+  log(`where-to-buy page ${page.path}: ${page.bytes} B, ${page.gz} B gzip -9`);
   const seedOff = await seedOurs(off);
   const seedOff2 = off2 ? await seedOurs(off2) : null;
   await seedBaseline(base, seedToken, seed);
@@ -477,6 +521,7 @@ async function main() {
     { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
     { id: 'not_found', label: '(c) 404, unknown id', url: on.url + unknown, expect: '404', w: on },
     { id: 'base_404', label: 'baseline (plain JS): 404', url: base.url + unknown, expect: '404', w: base },
+    { id: 'page', label: `(g) where-to-buy page, 4 offers (${page.bytes} B HTML, ${page.gz} B gzipped)`, url: on.url + page.path, expect: '200', w: on },
     { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
     { id: 'base_qr', label: 'baseline (plain JS): the same PNG, Cache API hit', url: base.url + qrPath, expect: '200', w: base },
     {
@@ -583,6 +628,7 @@ async function main() {
       ],
     },
     { sides: ['redirect', 'qr_cached'], comparisons: [['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect']] },
+    { sides: ['redirect', 'page'], comparisons: [['page', 'redirect', '(g) where-to-buy page ÷ (a) redirect']] },
     ...(CFG.direct ? [{
       sides: ['d_base', 'd_redirect', 'd_redirect_off'],
       comparisons: [
@@ -660,8 +706,22 @@ async function main() {
     }
   }
 
+  // The page's size, and its render time natively (measured once the workers are stopped:
+  // cargo wants the cores).
+  const pageFigures = () => {
+    const crit = pageCriterion();
+    return `where-to-buy page: ${page.bytes} B HTML, ${page.gz} B gzip -9 (${page.gz6} B gzip -6)${crit?.render ? `; render ${fmtNs(crit.render.ns)} natively (criterion page/render: parse + render; render only ${fmtNs(crit.renderOnly.ns)}, parse ${fmtNs(crit.parse.ns)})` : ''}`;
+  };
+
   if (only.length) {
     // A partial run: ratios of what was measured, nothing written.
+    for (const x of Object.values(ab)) {
+      console.log(`head to head ${x.label}: ${x.median.toFixed(3)} (IQR ${x.q1.toFixed(3)}–${x.q3.toFixed(3)}, ${x.n} sets; ${x.sides.map((v) => v.toFixed(0)).join(' vs ')} req/s)`);
+    }
+    if (only.includes('page')) {
+      for (const w of [...started]) await stopWorker(w);
+      console.log(pageFigures());
+    }
     for (const side of ['on', 'off']) {
       if (profiles[side].length) console.log(`profile, recording ${side}: ${profiles[side].map((p) => `${(p.share * 100).toFixed(2)}%`).join(' ')}`);
     }
@@ -732,6 +792,7 @@ async function main() {
   // Stop everything before writing (the numbers are in).
   for (const w of [...started]) await stopWorker(w);
   loads.push(`end ${load()}`);
+  const pageLine = pageFigures();
 
   const redirect = rows.find((r) => r.id === 'redirect');
   const png512 = criterionMedian('png_512');
@@ -749,6 +810,8 @@ async function main() {
       `head to head on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)${profiled ? `; CPU profile: recording's own frames ${pct(profShare('on'))} of the isolate's busy time (recording off, same rule: ${pct(profShare('off'))})` : ''}`,
       1 - h('redirect/redirect_off').median <= 0.05],
     ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
+    ['Where-to-buy page throughput ≥ 0.9× redirect', hFmt('page/redirect'), h('page/redirect').median >= 0.9],
+    ['Where-to-buy page < 14 KiB compressed', `${page.gz} B gzip -9 (${page.bytes} B HTML); at every field's limit the renderer's own test bounds it`, page.gz < 14 * 1024],
     ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
     ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
     ['Compile + instantiate ≤ 50 ms (Node)', cold.totalMs !== undefined ? `${cold.totalMs.toFixed(1)} ms` : `not measured: ${cold.note}`, cold.totalMs !== undefined ? cold.totalMs <= 50 : null],
@@ -836,6 +899,8 @@ ${['on', 'off'].flatMap((side) => profiles[side].map((p) => `| ${side} | ${(p.sh
 
 \`node bench/wasm-weight.mjs\` breaks the code down by crate.
 
+${pageLine}.
+
 ${cold.totalMs !== undefined
     ? `Compile + instantiate in Node (cold-start proxy), median of ${cold.runs.length} fresh processes: **${cold.totalMs.toFixed(1)} ms**
 (\`WebAssembly.compile\` ${cold.compileMs.toFixed(1)} ms + instantiate through the real wasm-bindgen glue, \`build/index.js\`
@@ -846,7 +911,7 @@ with its two runtime imports supplied, ${cold.instantiateMs.toFixed(1)} ms; wors
 
 ${criterion.length
     ? `\`cargo bench --bench resolve --bench client --bench qr -- --warm-up-time 1 --measurement-time 3\` (not run by
-\`npm run bench\`); medians, each with the time it was measured:
+\`npm run bench\`, which runs \`cargo bench --bench page\` only); medians, each with the time it was measured:
 
 | benchmark | median | measured |
 |---|---:|---|

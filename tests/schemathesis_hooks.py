@@ -67,12 +67,17 @@ CROSS_FIELD_RULES = {
     ("POST", "/v1/links"): [
         _code("duplicate"),  # a backup, tag, UPC or product id listed twice ("1" and 1 are one id)
         _code("conflict"),  # retailerProductId with offerId, upcs with productIds, measurements with quantity/unit
-        _is("options.expiresAt", "out_of_range"),  # expiresAt must be after startsAt
+        _ends("options.expiresAt", "out_of_range"),  # expiresAt after startsAt (a link's, an offer's)
         _ends("metadata", "too_large"),  # at most 4 KiB serialized (link and default QR code)
         _QR_CONTRAST,  # fg darker than bg, contrast at least 3:1
         _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
-        _is("customUrl", "too_long"),  # over 2,048 characters once normalised (percent-encoded)
-        _is("fallbackUrl", "too_long"),
+        # URLs over their limit once normalised (percent-encoded): a link's or an offer's
+        # customUrl / fallbackUrl (2,048), a where-to-buy page's images (512).
+        _ends("customUrl", "too_long"),
+        _ends("fallbackUrl", "too_long"),
+        _ends("logoUrl", "too_long"),
+        _ends("heroImageUrl", "too_long"),
+        _ends("imageUrl", "too_long"),
     ],
     ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _is("metadata", "too_large")],
     ("GET", "/v1/links/{linkId}/stats"): [
