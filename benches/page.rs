@@ -33,7 +33,11 @@ const NOW_MS: i64 = 1_779_261_540_000;
 
 fn view(stored: &str) -> Option<usize> {
     let record: RedirectRecord = serde_json::from_str(stored).ok()?;
-    Some(render(record.page.as_deref()?, "tB8bSdF", NOW_MS).html.len())
+    Some(
+        render(record.page.as_deref()?, "tB8bSdF", NOW_MS)
+            .html
+            .len(),
+    )
 }
 
 fn bench_page(c: &mut Criterion) {
