@@ -73,6 +73,8 @@ CROSS_FIELD_RULES = {
         _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
         _is("customUrl", "too_long"),  # over 2,048 characters once normalised (percent-encoded)
         _is("fallbackUrl", "too_long"),
+        _is("options.instacart.partnerLinkbackUrl", "too_long"),
+        _ends("imageUrl", "too_long"),
     ],
     ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _is("metadata", "too_large")],
     ("GET", "/v1/links/{linkId}/stats"): [
