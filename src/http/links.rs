@@ -150,37 +150,56 @@ pub async fn create_from_spec(
         qr_codes: qr_ids,
     };
     // The redirect records are written last: once an address resolves, everything behind it
-    // exists.
-    let qr_writes = objects.into_iter().map(|data| {
-        let qr_id = data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let q = StoredQr {
-            data,
-            link_id: link_id.clone(),
-            project_id: spec.project_id.clone(),
-        };
-        async move { store.put_qr(&qr_id, &q).await }
-    });
-    for r in join_all(qr_writes).await {
-        r?;
+    // exists. When a write fails, what was written and claimed is taken back, so a retry (the
+    // Idempotency-Key is released with the error) finds nothing half made.
+    let qr_ids: Vec<String> = objects
+        .iter()
+        .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let written: Result<(), ApiError> = async {
+        let qr_writes = objects.into_iter().zip(&qr_ids).map(|(data, qr_id)| {
+            let q = StoredQr {
+                data,
+                link_id: link_id.clone(),
+                project_id: spec.project_id.clone(),
+            };
+            async move { store.put_qr(qr_id, &q).await }
+        });
+        for r in join_all(qr_writes).await {
+            r?;
+        }
+        store.put_link(&link_id, &stored).await?;
+        let printed_writes = entries.iter().skip(1).map(|e| {
+            let rec = PrintedQr {
+                short_id: short_id.clone(),
+                marker: e.marker.clone(),
+            };
+            async move { store.put_printed_qr(&e.identifier, &rec).await }
+        });
+        for r in join_all(printed_writes).await {
+            r?;
+        }
+        store.put_redirect(&short_id, &record).await?;
+        if index {
+            durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+        }
+        Ok(())
     }
-    store.put_link(&link_id, &stored).await?;
-    let printed_writes = entries.iter().skip(1).map(|e| {
-        let rec = PrintedQr {
-            short_id: short_id.clone(),
-            marker: e.marker.clone(),
-        };
-        async move { store.put_printed_qr(&e.identifier, &rec).await }
-    });
-    for r in join_all(printed_writes).await {
-        r?;
-    }
-    store.put_redirect(&short_id, &record).await?;
-    if index {
-        durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+    .await;
+    if let Err(e) = written {
+        let _ = join_all(qr_ids.iter().map(|id| store.delete_qr(id))).await;
+        let _ = store.delete_link(&link_id).await;
+        let _ = join_all(
+            entries
+                .iter()
+                .skip(1)
+                .map(|e| store.delete_printed_qr(&e.identifier)),
+        )
+        .await;
+        let _ = store.delete_redirect(&short_id).await;
+        let _ = durable::release_home(&cx.env, &short_id).await;
+        release_printed(&cx.env, spec, &link_id).await;
+        return Err(e);
     }
 
     let body =
