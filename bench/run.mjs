@@ -317,7 +317,10 @@ async function seedOurs(w) {
   const link = await api(w.url, key, 'POST', '/v1/links', CART);
   const qr2 = await api(w.url, key, 'POST', `/v1/links/${link.id}/qr-codes`, { identifier: 'shelf-talker', name: 'Shelf talker' });
   await expectRedirect(w.url, `/${link.shortId}`, link.targetUrl, w.name);
-  return { key, link, qr: link.qrCode, qr2 };
+  // A link imported with its printed 9-character id, followed in the printed `/w/` form.
+  const imported = await api(w.url, key, 'POST', '/v1/links', { ...CART, shortId: 'c60F1Yf7c' });
+  await expectRedirect(w.url, '/w/c60F1Yf7c', imported.targetUrl, w.name);
+  return { key, link, qr: link.qrCode, qr2, imported };
 }
 
 /** The same record under the same key in the baseline's KV. */
@@ -477,6 +480,7 @@ async function main() {
     { id: 'base', label: 'baseline (plain JS): KV get + 302', url: base.url + rpath, expect: '302', base: true, w: base },
     { id: 'redirect', label: '(a) redirect, existing link (recording on)', url: on.url + rpath, expect: '302', w: on },
     { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
+    { id: 'redirect_imported', label: "(a') redirect, imported id at /w/c60F1Yf7c (recording on)", url: on.url + '/w/c60F1Yf7c', expect: '302', w: on },
     { id: 'not_found', label: '(c) 404, unknown id', url: on.url + unknown, expect: '404', w: on },
     { id: 'base_404', label: 'baseline (plain JS): 404', url: base.url + unknown, expect: '404', w: base },
     { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
