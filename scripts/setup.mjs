@@ -34,7 +34,7 @@ function ensureRust() {
   const want = lockedWasmBindgen();
   const have = output('wasm-bindgen', ['--version']) ?? '';
   if (!have.includes(want)) {
-    // `--locked` fails for this CLI (a locked dependency is not on crates.io): see TOOLCHAIN.md.
+    // `--locked` fails for this CLI (one of its locked dependencies is not on crates.io).
     log(`installing wasm-bindgen-cli ${want} (first time only, ~4 min)`);
     run('cargo', ['install', 'wasm-bindgen-cli', '--version', want]);
   }
