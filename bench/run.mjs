@@ -630,6 +630,13 @@ async function main() {
     }
   }
 
+  // Bulk create, before the profiles start more workers beside these.
+  let bulk = null;
+  if (CFG.bulkRounds > 0 && (only.length === 0 || only.includes('bulk'))) {
+    log(`bulk create: 100 links in one request vs 100 requests one after another, ${CFG.bulkRounds} rounds`);
+    bulk = await bulkCompare(on.url, CART, CFG.bulkRounds);
+  }
+
   // Where the worker's CPU goes: V8's sampling profiler (bench/profile.mjs) on the same
   // sources built with names kept, recording on and off, each under the redirect load above.
   // Within one profile every sample sees the same machine, so the share of recording is not
@@ -726,12 +733,6 @@ async function main() {
   const qrVsRedirectOff = pairRatio('qr_cached', 'redirect_off');
   const qrVsBaseQr = pairRatio('qr_cached', 'base_qr');
   const dOnOff = CFG.direct ? pairRatio('d_redirect', 'd_redirect_off') : NaN;
-
-  let bulk = null;
-  if (CFG.bulkRounds > 0 && (only.length === 0 || only.includes('bulk'))) {
-    log(`bulk create: 100 links in one request vs 100 requests one after another, ${CFG.bulkRounds} rounds`);
-    bulk = await bulkCompare(on.url, CART, CFG.bulkRounds);
-  }
 
   // What the workers logged (quiet: errors only) while under load.
   for (const w of started) {

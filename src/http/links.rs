@@ -14,7 +14,6 @@ use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
 use crate::store::durable::{HomeCreate, QrEntry};
 use crate::store::{durable, PrintedQr, Store, StoredLink, StoredQr};
-use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
@@ -157,27 +156,22 @@ pub async fn create_from_spec(
         .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
         .collect();
     let written: Result<(), ApiError> = async {
-        let qr_writes = objects.into_iter().zip(&qr_ids).map(|(data, qr_id)| {
+        // One code for most links; printed codes (imports) are few: written in turn.
+        for (data, qr_id) in objects.into_iter().zip(&qr_ids) {
             let q = StoredQr {
                 data,
                 link_id: link_id.clone(),
                 project_id: spec.project_id.clone(),
             };
-            async move { store.put_qr(qr_id, &q).await }
-        });
-        for r in join_all(qr_writes).await {
-            r?;
+            store.put_qr(qr_id, &q).await?;
         }
         store.put_link(&link_id, &stored).await?;
-        let printed_writes = entries.iter().skip(1).map(|e| {
+        for e in entries.iter().skip(1) {
             let rec = PrintedQr {
                 short_id: short_id.clone(),
                 marker: e.marker.clone(),
             };
-            async move { store.put_printed_qr(&e.identifier, &rec).await }
-        });
-        for r in join_all(printed_writes).await {
-            r?;
+            store.put_printed_qr(&e.identifier, &rec).await?;
         }
         store.put_redirect(&short_id, &record).await?;
         if index {
@@ -187,15 +181,13 @@ pub async fn create_from_spec(
     }
     .await;
     if let Err(e) = written {
-        let _ = join_all(qr_ids.iter().map(|id| store.delete_qr(id))).await;
+        for id in &qr_ids {
+            let _ = store.delete_qr(id).await;
+        }
         let _ = store.delete_link(&link_id).await;
-        let _ = join_all(
-            entries
-                .iter()
-                .skip(1)
-                .map(|e| store.delete_printed_qr(&e.identifier)),
-        )
-        .await;
+        for e in entries.iter().skip(1) {
+            let _ = store.delete_printed_qr(&e.identifier).await;
+        }
         let _ = store.delete_redirect(&short_id).await;
         let _ = durable::release_home(&cx.env, &short_id).await;
         release_printed(&cx.env, spec, &link_id).await;
@@ -212,18 +204,16 @@ pub async fn create_from_spec(
     })
 }
 
-/// Claims every printed identifier of the link (in parallel); when one is another link's,
-/// releases the others and answers 409 `duplicate_identifier` at its key.
+/// Claims every printed identifier of the link; when one is another link's, releases the
+/// others and answers 409 `duplicate_identifier` at its key.
 async fn claim_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) -> Result<(), ApiError> {
     if spec.printed_qr.is_empty() {
         return Ok(());
     }
-    let claims = join_all(
-        spec.printed_qr
-            .iter()
-            .map(|q| durable::claim_printed(env, &q.identifier, link_id)),
-    )
-    .await;
+    let mut claims = Vec::with_capacity(spec.printed_qr.len());
+    for q in &spec.printed_qr {
+        claims.push(durable::claim_printed(env, &q.identifier, link_id).await);
+    }
     let mut taken = Vec::new();
     let mut failed = false;
     for (i, c) in claims.iter().enumerate() {
@@ -259,12 +249,9 @@ async fn claim_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) -> Res
 /// Gives back the printed identifiers this link claimed (best effort: a claim left behind only
 /// keeps an identifier of a link that was never created).
 async fn release_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) {
-    let _ = join_all(
-        spec.printed_qr
-            .iter()
-            .map(|q| durable::release_printed(env, &q.identifier, link_id)),
-    )
-    .await;
+    for q in &spec.printed_qr {
+        let _ = durable::release_printed(env, &q.identifier, link_id).await;
+    }
 }
 
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {
