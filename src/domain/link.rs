@@ -762,6 +762,35 @@ pub fn validate_qr_spec(
     (name.map(str::to_string), style)
 }
 
+/// The URL a QR code encodes: the link's short link plus the code's marker, so a scan is told
+/// from a tap and attributed to the code that was scanned.
+pub fn qr_encoded_url(short_link: &str, marker: &str) -> String {
+    format!("{short_link}?{}={marker}", super::record::QR_PARAM)
+}
+
+/// Refuses a saved QR style whose `size` leaves the code of `encoded_url` under
+/// [`qr::MIN_MODULE_PX`] pixels per module (the module count depends on the URL, so this
+/// runs where the URL is known). The problem is at `parent.size` and names the smallest size
+/// that works.
+///
+/// # Errors
+///
+/// The `invalid_style` problem at `parent.size`.
+pub fn check_qr_style_fits(
+    encoded_url: &str,
+    style: &qr::Style,
+    parent: &str,
+) -> Result<(), FieldError> {
+    match qr::size_problem(encoded_url, style) {
+        None => Ok(()),
+        Some(sp) => Err(FieldError::new(
+            path(parent, sp.key),
+            "invalid_style",
+            sp.message,
+        )),
+    }
+}
+
 /// The API form of a QR style.
 pub fn qr_style_json(style: &qr::Style) -> Value {
     serde_json::json!({
@@ -777,6 +806,38 @@ pub fn qr_style_json(style: &qr::Style) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn qr_style_fits_its_encoded_url_or_names_a_size_that_does() {
+        let url = qr_encoded_url("http://127.0.0.1:8787/tB8bSdF", "1");
+        assert_eq!(url, "http://127.0.0.1:8787/tB8bSdF?qr=1");
+        let style = |size, ec| qr::Style {
+            size,
+            ec,
+            ..qr::Style::default()
+        };
+        assert_eq!(
+            check_qr_style_fits(&url, &qr::Style::default(), "defaultQrCode"),
+            Ok(())
+        );
+        let e = check_qr_style_fits(&url, &style(64, qr::EcLevel::H), "defaultQrCode").unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.code),
+            ("defaultQrCode.size", "invalid_style")
+        );
+        let least = qr::smallest_size(qr::module_count(&url, qr::EcLevel::H).unwrap(), 4);
+        assert!(
+            e.message.contains(&format!("use size {least} or more")),
+            "{}",
+            e.message
+        );
+        let e = check_qr_style_fits(&url, &style(least - 1, qr::EcLevel::H), "").unwrap_err();
+        assert_eq!(e.key, "size");
+        assert_eq!(
+            check_qr_style_fits(&url, &style(least, qr::EcLevel::H), ""),
+            Ok(())
+        );
+    }
 
     fn keys(v: Value) -> Vec<(String, &'static str)> {
         validate_link(&v)

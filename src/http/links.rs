@@ -6,9 +6,11 @@ use super::idempotency::{write, Written};
 use super::lifecycle::representation_now;
 use super::{json_data, now_ms, random16, random_bytes, Ctx};
 use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
-use crate::domain::link::{qr_style_json, validate_link, LinkSpec};
+use crate::domain::link::{
+    check_qr_style_fits, qr_encoded_url, qr_style_json, validate_link, LinkSpec,
+};
 use crate::domain::qr;
-use crate::domain::record::{RedirectRecord, QR_PARAM};
+use crate::domain::record::RedirectRecord;
 use crate::domain::retailers::{append_params, destination};
 use crate::domain::time::format_rfc3339;
 use crate::store::{durable, Store, StoredLink, StoredQr};
@@ -45,7 +47,7 @@ pub fn qr_object(q: &QrInit) -> Map<String, Value> {
     );
     m.insert(
         "encodedUrl".into(),
-        json!(format!("{}?{QR_PARAM}={}", q.short_link, q.marker)),
+        json!(qr_encoded_url(q.short_link, q.marker)),
     );
     m.insert("isDefault".into(), json!(q.is_default));
     m.insert("style".into(), qr_style_json(q.style));
@@ -74,6 +76,21 @@ async fn create_link(
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
     check_destinations(cx, &spec)?;
+    // The default QR code's style must suit the URL it encodes, which holds the short id: it is
+    // checked with the id the link will get unless that one is taken, before anything is
+    // fetched or written (a taken id's replacement is checked the same way).
+    let id_key = super::short_id_key(&cx.env);
+    let fits = |short_id: &str| {
+        let short_link = format!("{}/{}", cx.base_url, short_id);
+        check_qr_style_fits(
+            &qr_encoded_url(&short_link, DEFAULT_QR_MARKER),
+            &spec.default_qr_style,
+            "defaultQrCode",
+        )
+        .map_err(|e| ApiError::validation(vec![e]))
+    };
+    let first_id = draw_short_id(&id_key)?;
+    fits(&first_id)?;
     let (dest, warnings) = resolve_destination(cx, store, &spec).await?;
     let target_url = append_params(&dest, &spec.tracking.0);
 
@@ -84,7 +101,7 @@ async fn create_link(
     let record = redirect_record(&spec, &link_id, &target_url, &qr_codes);
     // The link's home object is written first: it claims the short id (strongly consistent)
     // and lets a redirect resolve before KV has replicated the record.
-    let short_id = claim_short_id(&cx.env, &record).await?;
+    let short_id = claim_short_id(&cx.env, &record, &id_key, first_id, &fits).await?;
     let created_at = format_rfc3339(now);
     let short_link = format!("{}/{}", cx.base_url, short_id);
 
@@ -258,15 +275,33 @@ pub fn redirect_record(
 
 /// Draws short ids until the link's home object accepts one (a collision is astronomically
 /// rare, but the claim makes it impossible).
-async fn claim_short_id(env: &worker::Env, record: &RedirectRecord) -> Result<String, ApiError> {
-    let json = serde_json::to_string(record).map_err(|_| ApiError::internal())?;
-    let key = super::short_id_key(env);
+/// A fresh short id from random bytes.
+fn draw_short_id(key: &[u8]) -> Result<String, ApiError> {
     for _ in 0..5 {
         let mut bytes = [0u8; 32];
         random_bytes(&mut bytes)?;
-        let Some(id) = short_id_from_bytes(&bytes, &key) else {
-            continue;
-        };
+        if let Some(id) = short_id_from_bytes(&bytes, key) {
+            return Ok(id);
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// Claims `first` for the record, or, when it is taken, another fresh id that `fits` accepts.
+async fn claim_short_id(
+    env: &worker::Env,
+    record: &RedirectRecord,
+    key: &[u8],
+    first: String,
+    fits: &dyn Fn(&str) -> Result<(), ApiError>,
+) -> Result<String, ApiError> {
+    let json = serde_json::to_string(record).map_err(|_| ApiError::internal())?;
+    let mut id = first;
+    for attempt in 0..5 {
+        if attempt > 0 {
+            id = draw_short_id(key)?;
+            fits(&id)?;
+        }
         if durable::put_home_record(env, &id, &json, true).await? {
             return Ok(id);
         }

@@ -7,7 +7,7 @@ use super::idempotency::{write, Written};
 use super::links::{load_link, qr_object, QrInit};
 use super::{now_ms, random16, Ctx};
 use crate::domain::ids::ulid_id;
-use crate::domain::link::validate_qr_spec;
+use crate::domain::link::{check_qr_style_fits, qr_encoded_url, validate_qr_spec};
 use crate::domain::record::RedirectRecord;
 use crate::domain::time::format_rfc3339;
 use crate::domain::validate::{json_type, Problems};
@@ -53,6 +53,19 @@ async fn create_qr(
         ));
     };
     let (name, style) = validate_qr_spec(obj, "", true, &mut p);
+    let marker = (link.qr_codes.len() + 1).to_string();
+    let short_link = link
+        .data
+        .get("shortLink")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    // The style must suit the URL this code will encode (its module count depends on it).
+    if let Some(style) = &style {
+        if let Err(e) = check_qr_style_fits(&qr_encoded_url(&short_link, &marker), style, "") {
+            p.push(e.key, e.code, e.message);
+        }
+    }
     let (Some(name), Some(style), true) = (name, style, p.is_empty()) else {
         return Err(ApiError::validation(p.into_vec()));
     };
@@ -66,13 +79,6 @@ async fn create_qr(
 
     let now = now_ms();
     let qr_id = ulid_id("qr_", now, random16()?);
-    let marker = (link.qr_codes.len() + 1).to_string();
-    let short_link = link
-        .data
-        .get("shortLink")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     let created_at = format_rfc3339(now);
     let qr = qr_object(&QrInit {
         base_url: &cx.base_url,

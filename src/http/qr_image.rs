@@ -46,8 +46,11 @@ fn options(url: &str) -> Options {
 /// parameters (which cannot be used to fill the cache with copies).
 fn cache_key(qr_id: &str, o: &Options) -> String {
     let enc = |v: &Option<String>| super::links::encode_opt(v.as_deref());
+    // The renderer's version is part of the key: a new renderer never answers with an old
+    // renderer's cached image.
     format!(
-        "https://qr-cache.in2carts.invalid/{qr_id}?f={}&s={}&m={}&e={}&fg={}&bg={}",
+        "https://qr-cache.in2carts.invalid/{qr_id}?r={}&f={}&s={}&m={}&e={}&fg={}&bg={}",
+        qr::RENDERER_VERSION,
         enc(&o.format),
         enc(&o.size),
         enc(&o.margin),
@@ -127,6 +130,11 @@ pub async fn handle(
         opts.fg.as_deref(),
         opts.bg.as_deref(),
     )
+    .and_then(|style| match qr::size_problem(&encoded, &style) {
+        // The module count depends on the encoded URL, so the size is checked against it here.
+        Some(p) => Err(vec![p]),
+        None => Ok(style),
+    })
     .map_err(|problems| {
         let mut e = ApiError::validation(
             problems
