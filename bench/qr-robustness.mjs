@@ -8,7 +8,7 @@
 // measured in one run. tests/qr-robustness.test.mjs runs this as part of `npm test`;
 // `npm run bench:qr` also writes the table into bench/RESULTS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,14 @@ export function tally(result) {
   };
 }
 
+/** A Criterion median (benches/qr.rs) with the time it was measured, if `cargo bench` ran here. */
+function criterion(id) {
+  const p = join(ROOT, 'target', 'criterion', id, 'new', 'estimates.json');
+  if (!existsSync(p)) return null;
+  const ns = JSON.parse(readFileSync(p, 'utf8')).median.point_estimate;
+  return { ns, at: statSync(p).mtime.toISOString().slice(0, 16) + 'Z' };
+}
+
 const pct = (n, total) => `${n}/${total} (${((100 * n) / total).toFixed(1)} %)`;
 
 /** The markdown section for bench/RESULTS.md. */
@@ -153,7 +161,7 @@ H) at 128, 256 and 512 px with margin 4, every image with its own short-link URL
 (the same for both layouts); ${KINDS.length} degradations drawn ${SEEDS} times each with seeded
 parameters (tests/qr_degrade.py, Pillow): area downscale to 50 % and 33 % at a random sub-pixel
 offset, Gaussian blur (radius 1.0–1.6 px), rotation (3–12°), keystone (an edge 8–16 % narrower),
-JPEG (quality 8–20), additive noise (sd ≈ 45 grey levels). Decoded with zbarimg${zbarVersion ? ` ${zbarVersion}` : ''};
+JPEG (quality 20–40), additive noise (sd ≈ 26 grey levels). Decoded with zbarimg${zbarVersion ? ` ${zbarVersion}` : ''};
 a decode counts when the text is the image's own URL. Previous layout: whole pixels per module,
 leftover as border; current: the code and its quiet zone fill the image.
 
@@ -173,6 +181,17 @@ ${rows(t.byKind, (r) => r.kind)}
 | EC level (all sizes) | previous layout | current layout |
 |---|---:|---:|
 ${rows(t.byEc, (r) => r.ec)}
+${speed()}`;
+}
+
+/** Render time of both layouts at 512 px, from the last `cargo bench --bench qr` here. */
+function speed() {
+  const [fill, fixed] = [criterion('png_512'), criterion('png_512_fixed_scale')];
+  if (!fill || !fixed) return '\nRender time: not measured (`cargo bench --bench qr`).\n';
+  const us = (c) => `${(c.ns / 1000).toFixed(1)} µs (${c.at})`;
+  return `
+Render time, 512 px PNG (\`cargo bench --bench qr -- --warm-up-time 1 --measurement-time 3 png\`, native,
+median): current layout ${us(fill)}; previous layout ${us(fixed)}.
 `;
 }
 
