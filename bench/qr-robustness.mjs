@@ -20,6 +20,11 @@ export const MARGIN = 4;
 /** Degradations (tests/qr_degrade.py), each drawn SEEDS times with its own seeded parameters. */
 export const KINDS = ['down50', 'down33', 'blur', 'rotate', 'keystone', 'jpeg', 'noise'];
 export const SEEDS = 4;
+/**
+ * Measured and reported, but not in the comparison: an exact, pixel-aligned 2 × 2 average (a
+ * software thumbnail) favours whole-pixel modules in a way no camera's pixel grid does.
+ */
+export const ALIGNED_KINDS = ['half'];
 export const LAYOUTS = {
   fixed: 'previous (whole pixels per module, leftover as border)',
   fill: 'current (fills the size)',
@@ -38,21 +43,32 @@ function prng(seed) {
   };
 }
 
+/**
+ * Two shapes of encoded URL, by turns: a production-like host (33 characters) and the local one
+ * (34), whose codes differ in size at some EC levels (33 or 37 modules at H).
+ */
+const BASES = ['https://in2carts.com', 'http://127.0.0.1:8787'];
+
 /** The images to make: one per EC level, size, degradation and seed (plus one undegraded). */
 export function cases() {
-  const rand = prng(20261204);
-  const out = [];
   const seen = new Set();
+  // The aligned degradations draw their URLs apart, so adding one never changes the others'.
+  const rands = { main: prng(20261204), aligned: prng(4122026) };
+  const url = (rand, seed) => {
+    let id;
+    do {
+      id = Array.from({ length: 7 }, () => SHORT_ID_ALPHABET[Math.floor(rand() * SHORT_ID_ALPHABET.length)]).join('');
+    } while (seen.has(id));
+    seen.add(id);
+    return `${BASES[seed % BASES.length]}/${id}?qr=1`;
+  };
+  const out = [];
   for (const ec of EC_LEVELS) {
     for (const size of SIZES) {
-      for (const kind of ['none', ...KINDS]) {
+      for (const kind of ['none', ...KINDS, ...ALIGNED_KINDS]) {
+        const rand = ALIGNED_KINDS.includes(kind) ? rands.aligned : rands.main;
         for (let seed = 0; seed < (kind === 'none' ? 1 : SEEDS); seed++) {
-          let id;
-          do {
-            id = Array.from({ length: 7 }, () => SHORT_ID_ALPHABET[Math.floor(rand() * SHORT_ID_ALPHABET.length)]).join('');
-          } while (seen.has(id));
-          seen.add(id);
-          out.push({ ec, size, kind, seed, data: `https://in2carts.com/${id}?qr=1`, name: `${ec}-${size}-${kind}-${seed}` });
+          out.push({ ec, size, kind, seed, data: url(rand, seed), name: `${ec}-${size}-${kind}-${seed}` });
         }
       }
     }
@@ -130,12 +146,15 @@ export function tally(result) {
     const n = (layout) => cs.filter((c) => c.decoded[layout]).length;
     return { total: cs.length, fixed: n('fixed'), fill: n('fill') };
   };
-  const degraded = (c) => c.kind !== 'none';
+  const degraded = (c) => KINDS.includes(c.kind);
   return {
     control: count((c) => c.kind === 'none'),
     bySize: SIZES.map((size) => ({ size, ...count((c) => degraded(c) && c.size === size) })),
     byKind: KINDS.map((kind) => ({ kind, ...count((c) => c.kind === kind) })),
     byEc: EC_LEVELS.map((ec) => ({ ec, ...count((c) => degraded(c) && c.ec === ec) })),
+    aligned: SIZES.flatMap((size) => EC_LEVELS.map((ec) => ({
+      size, ec, ...count((c) => ALIGNED_KINDS.includes(c.kind) && c.size === size && c.ec === ec),
+    }))),
     overall: count(degraded),
     misread: result.misread,
   };
@@ -157,13 +176,14 @@ export function markdown(t, { date, commit, zbarVersion }) {
   return `## QR decode robustness
 
 \`npm run bench:qr\` (also run by \`npm test\`: tests/qr-robustness.test.mjs). Each EC level (L, M, Q,
-H) at 128, 256 and 512 px with margin 4, every image with its own short-link URL of 33 characters
-(the same for both layouts); ${KINDS.length} degradations drawn ${SEEDS} times each with seeded
+H) at 128, 256 and 512 px with margin 4, every image with its own short-link URL (33 or 34 characters,
+by turns; the same for both layouts); ${KINDS.length} degradations drawn ${SEEDS} times each with seeded
 parameters (tests/qr_degrade.py, Pillow): area downscale to 50 % and 33 % at a random sub-pixel
 offset, Gaussian blur (radius 1.0–1.6 px), rotation (3–12°), keystone (an edge 8–16 % narrower),
 JPEG (quality 20–40), additive noise (sd ≈ 26 grey levels). Decoded with zbarimg${zbarVersion ? ` ${zbarVersion}` : ''};
 a decode counts when the text is the image's own URL. Previous layout: whole pixels per module,
-leftover as border; current: the code and its quiet zone fill the image.
+leftover as border; current: the code and its quiet zone fill the image (modules of one width when
+the leftover fits in the quiet zone within a module, else one pixel wider here and there).
 
 - Date: ${date}
 - Commit: ${commit}
@@ -181,6 +201,14 @@ ${rows(t.byKind, (r) => r.kind)}
 | EC level (all sizes) | previous layout | current layout |
 |---|---:|---:|
 ${rows(t.byEc, (r) => r.ec)}
+
+Not in the comparison above: the image at exactly half its size, each pixel the average of a
+2 × 2 block aligned with it (a software thumbnail rather than a camera), ${SEEDS} URLs per row. Modules of one width
+keep a uniform pitch there (1.5 px for 3 px modules); a mix of widths does not:
+
+| size, EC level | previous layout | current layout |
+|---|---:|---:|
+${rows(t.aligned, (r) => `${r.size} px, ${r.ec}`)}
 ${speed()}`;
 }
 

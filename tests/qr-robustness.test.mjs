@@ -5,7 +5,7 @@
 // No worker is started: both layouts come from the crate's own renderer (examples/qr_layouts.rs).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EC_LEVELS, KINDS, SEEDS, SIZES, markdown, measure, tally } from '../bench/qr-robustness.mjs';
+import { ALIGNED_KINDS, EC_LEVELS, KINDS, SEEDS, SIZES, markdown, measure, tally } from '../bench/qr-robustness.mjs';
 
 describe('QR decode robustness, current layout against the previous one', () => {
   it('decodes at least as many degraded images as the previous layout at every size', (t) => {
@@ -14,7 +14,7 @@ describe('QR decode robustness, current layout against the previous one', () => 
     t.diagnostic(markdown(totals, { date: 'this run', commit: 'this tree', zbarVersion: '' }));
 
     // Every image was made and decoded: the undegraded ones all decode, to their own URL.
-    assert.equal(result.cases.length, EC_LEVELS.length * SIZES.length * (1 + KINDS.length * SEEDS));
+    assert.equal(result.cases.length, EC_LEVELS.length * SIZES.length * (1 + (KINDS.length + ALIGNED_KINDS.length) * SEEDS));
     assert.deepEqual(totals.control, { total: 12, fixed: 12, fill: 12 });
     assert.deepEqual(totals.misread, { fixed: 0, fill: 0 });
 

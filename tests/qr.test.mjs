@@ -26,7 +26,7 @@ function decode(bytes, ext) {
   return out.replace(/\n$/, '');
 }
 
-/** Reads a served PNG (1-bit, two-colour palette, filter 0): { w, h, grey } with grey 0 = dark. */
+/** Reads a served PNG (1-bit, two-colour palette, filter None or Up): { w, h, grey } with grey 0 = dark. */
 function readPng(bytes) {
   assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   let pos = 8;
@@ -49,12 +49,17 @@ function readPng(bytes) {
   const stride = Math.ceil(w / 8) + 1;
   assert.equal(raw.length, stride * h);
   const grey = new Uint8Array(w * h);
+  let above = Buffer.alloc(stride - 1);
   for (let y = 0; y < h; y++) {
-    assert.equal(raw[y * stride], 0, 'filter type 0');
+    const filter = raw[y * stride];
+    let line = raw.subarray(y * stride + 1, (y + 1) * stride);
+    assert.ok(filter === 0 || filter === 2, `filter type ${filter}`);
+    if (filter === 2) line = Buffer.from(line.map((b, i) => (b + above[i]) & 0xff)); // Up
     for (let x = 0; x < w; x++) {
-      const bit = (raw[y * stride + 1 + (x >> 3)] >> (7 - (x & 7))) & 1;
+      const bit = (line[x >> 3] >> (7 - (x & 7))) & 1;
       grey[y * w + x] = bit === dark ? 0 : 255;
     }
+    above = line;
   }
   return { w, h, grey };
 }

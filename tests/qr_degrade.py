@@ -7,6 +7,7 @@ and writes each result (PNG, or JPEG for kind "jpeg"). Kinds:
     none       the image as it is (the control)
     down50     area-average downscale to 1/2, at a seeded sub-pixel offset
     down33     the same to 1/3
+    half       exactly half: each pixel the average of a 2 × 2 block, aligned with the image
     blur       Gaussian blur, radius 1.0 to 1.6 px
     rotate     rotation by 3 to 12 degrees either way, bicubic, on white
     keystone   perspective: the top or bottom edge 8 to 16 % narrower, and a slight skew
@@ -87,6 +88,8 @@ def degrade(img, kind, rng):
         return downscale(img, 1 / 2, rng)
     if kind == 'down33':
         return downscale(img, 1 / 3, rng)
+    if kind == 'half':
+        return img.resize((img.width // 2, img.height // 2), Image.Resampling.BOX)
     if kind == 'blur':
         return img.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 1.6)))
     if kind == 'rotate':

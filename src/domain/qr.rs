@@ -439,9 +439,11 @@ pub fn etag(data: &str, style: &Style, format: Format) -> String {
 /// The image is `style.size` pixels square, quiet zone (`style.margin`
 /// modules each side) included, and the code with its quiet zone fills it:
 /// the `modules + 2 * margin` cells per side share the image's pixels, each
-/// `floor(size / cells)` or one more, the wider ones spread evenly (see
-/// [`Layout::new`]), so module edges fall on whole pixels and the quiet zone
-/// is `margin` modules wide, to the pixel. When even 1 pixel per module does
+/// `floor(size / cells)` or one more, the wider ones spread evenly, so module
+/// edges fall on whole pixels and the quiet zone is `margin` modules wide, to
+/// the pixel; or, with modules of at most 4 px whose leftover fits in the
+/// quiet zone, all modules one width and the quiet zone within a module of
+/// `margin` (see [`Layout::new`]). When even 1 pixel per module does
 /// not fit (long data at a small size), the image is drawn at 1 pixel per
 /// module and comes out *larger* than requested, `cells` pixels square,
 /// rather than an unscannable one. The SVG has the same outer dimension, in
@@ -580,6 +582,14 @@ impl Matrix {
     }
 }
 
+/// Widest module that [`Layout::even_modules`] gives one width: up to 4 px
+/// a 1-pixel step is a quarter of a module or more, and costs decodes; with
+/// wider modules it is noise, and one width for all of them can cost more
+/// (zbar misses more JPEG-compressed 512 px codes drawn with 14 px modules
+/// than with a mix of 13 and 14: bench/RESULTS.md's figures were measured
+/// with this limit).
+const EVEN_MODULES_MAX_PX: u32 = 4;
+
 /// Pixel geometry of the image: the code and its quiet zone are a grid of
 /// `cells = modules + 2 * margin` cells per side, and cell `i` covers pixels
 /// `edges[i]..edges[i + 1]`, across and down alike. All values are small
@@ -599,13 +609,17 @@ struct Layout {
 }
 
 impl Layout {
-    /// The grid fills the image: cell `i` starts at
-    /// `floor((i * image + phase) / cells)`. Every edge is a whole pixel, the
-    /// first is 0 and the last `image`, each cell is `floor(image / cells)`
-    /// pixels or one more, and the wider cells are spread evenly, as a
-    /// line-drawing algorithm spreads its steps: any `k` consecutive cells
-    /// are within a pixel of `k * image / cells`, so the quiet zone is
-    /// `margin` modules to the pixel.
+    /// The grid fills the image. When the pixels left over by whole-pixel
+    /// modules fit in the quiet zone with at most a module more (or half a
+    /// module less) on each side, the modules are all `floor` or all `ceil` of
+    /// `image / cells` pixels and the quiet zone takes the difference (see
+    /// [`Layout::even_modules`]). Otherwise cell `i` starts at
+    /// `floor((i * image + phase) / cells)`: every edge a whole pixel, the
+    /// first 0 and the last `image`, each cell `floor(image / cells)` pixels
+    /// or one more, and the wider cells spread evenly, as a line-drawing
+    /// algorithm spreads its steps; any `k` consecutive cells are within a
+    /// pixel of `k * image / cells`, so the quiet zone is `margin` modules
+    /// to the pixel.
     ///
     /// The phase (`0..cells`) only chooses where the wider cells fall. It is
     /// the one whose finder patterns look most like the rest of the code (see
@@ -619,6 +633,9 @@ impl Layout {
         let margin = style.margin.min(MAX_MARGIN);
         let cells = (modules + 2 * margin).max(1);
         let image = size.max(cells);
+        if let Some(layout) = Layout::even_modules(modules, margin, image) {
+            return layout;
+        }
         let edge = |phase: u32, i: u32| (i * image + phase) / cells;
         let pitch = f64::from(image) / f64::from(cells);
         // The finder patterns' cells, across and down: the top-left pattern is
@@ -648,6 +665,43 @@ impl Layout {
             image,
             edges,
         }
+    }
+
+    /// Modules of one width, `floor` or `ceil` of `image / cells` (the wider
+    /// when both fit), when the quiet zone is then no more than half a module
+    /// narrower and no more than a module wider than `margin` modules on
+    /// either side: a handful of 1-pixel
+    /// steps across the code costs more decodes after a downscale than that
+    /// border does (bench/RESULTS.md: at 128 px and EC Q, 5 of 41 cells
+    /// wider). The quiet zone's own cells share its pixels evenly. Not with
+    /// `margin` 0 (no quiet zone is added where none was asked for), nor for
+    /// modules wider than [`EVEN_MODULES_MAX_PX`].
+    fn even_modules(modules: u32, margin: u32, image: u32) -> Option<Layout> {
+        let cells = modules + 2 * margin;
+        if margin == 0 {
+            return None;
+        }
+        let fits = |px: u32| {
+            let code = modules.checked_mul(px)?;
+            let spare = image.checked_sub(code)?;
+            let (before, after) = (spare / 2, spare.div_ceil(2));
+            let want = margin * px;
+            // At most half a module less on either side, at most one more.
+            let ok = 2 * before + px >= 2 * want && after <= want + px;
+            (ok && (1..=EVEN_MODULES_MAX_PX).contains(&px)).then_some((px, before))
+        };
+        let (px, before) = fits(image.div_ceil(cells)).or_else(|| fits(image / cells))?;
+        let after = image - before - modules * px;
+        let mut edges = Vec::with_capacity(cells as usize + 1);
+        edges.extend((0..margin).map(|i| i * before / margin));
+        edges.extend((0..=modules).map(|j| before + j * px));
+        edges.extend((1..=margin).map(|i| before + modules * px + i * after / margin));
+        Some(Layout {
+            modules,
+            margin,
+            image,
+            edges,
+        })
     }
 
     /// The previous geometry (see [`render_png_fixed_scale`]).
@@ -764,7 +818,7 @@ fn set_bits(row: &mut [u8], from: u32, len: u32) {
     }
 }
 
-/// 1 bit per pixel, no interlace, every scanline with filter type 0, and a
+/// 1 bit per pixel, no interlace, scanlines with filter type 0 (or 2 for a repeat), and a
 /// two-entry palette: index 0 = bg, 1 = fg. Black on white uses the palette
 /// too: a greyscale image would save the 18-byte `PLTE` chunk, but its light
 /// background is then all 1-bits, which compresses worse than the palette's
@@ -787,25 +841,38 @@ fn encode_png(matrix: &Matrix, layout: &Layout, fg: Rgb, bg: Rgb) -> Vec<u8> {
         })
         .collect();
 
-    let mut raw = Vec::with_capacity((row_bytes + 1) * width as usize);
-    let mut push_rows = |row: &[u8], n: u32| {
-        for _ in 0..n {
-            raw.push(0); // filter type 0: None
-            raw.extend_from_slice(row);
-        }
-    };
+    // Which scanline each band of pixel rows shows, top to bottom.
     let cells = layout.modules + 2 * layout.margin;
-    let first = layout.edge(0);
-    let last = layout.edge(cells);
-    push_rows(&blank, first);
+    let mut bands: Vec<(&[u8], u32)> = Vec::with_capacity(cells as usize + 2);
+    bands.push((&blank, layout.edge(0)));
     for cell in 0..cells {
         let row = cell
             .checked_sub(layout.margin)
             .and_then(|m| module_rows.get(m as usize))
             .unwrap_or(&blank);
-        push_rows(row, layout.span(cell, 1).1);
+        bands.push((row, layout.span(cell, 1).1));
     }
-    push_rows(&blank, width.saturating_sub(last));
+    bands.push((&blank, width.saturating_sub(layout.edge(cells))));
+
+    // A pixel row equal to the one above is written with filter type 2 (Up)
+    // as all zeros: the same image, and zlib's fastest level then never has
+    // to find the repeat (it misses it for some module widths: 34 KB instead
+    // of 11 KB at 2048 px).
+    let mut raw = Vec::with_capacity((row_bytes + 1) * width as usize);
+    let zeros = vec![0u8; row_bytes];
+    let mut above: Option<&[u8]> = None;
+    for (row, n) in bands {
+        for _ in 0..n {
+            if above == Some(row) {
+                raw.push(2); // filter type 2: Up
+                raw.extend_from_slice(&zeros);
+            } else {
+                raw.push(0); // filter type 0: None
+                raw.extend_from_slice(row);
+                above = Some(row);
+            }
+        }
+    }
     let idat = miniz_oxide::deflate::compress_to_vec_zlib(&raw, PNG_ZLIB_LEVEL);
 
     let mut ihdr = [0u8; 13];
@@ -883,7 +950,7 @@ mod tests {
     }
 
     /// Decodes the PNGs this module writes (1-bit, two-entry palette,
-    /// filter 0, no interlace), checking every chunk's CRC on the way.
+    /// filter None or Up, no interlace), checking every chunk's CRC on the way.
     fn decode_png(png: &[u8]) -> Grey {
         assert_eq!(&png[..8], &PNG_SIGNATURE, "signature");
         let mut pos = 8;
@@ -928,12 +995,23 @@ mod tests {
         let stride = w.div_ceil(8) + 1;
         assert_eq!(raw.len(), stride * h, "raw data length");
         let mut luma = Vec::with_capacity(w * h);
+        let mut above = vec![0u8; stride - 1];
         for row in raw.chunks(stride) {
-            assert_eq!(row[0], 0, "filter type");
+            let line: Vec<u8> = match row[0] {
+                0 => row[1..].to_vec(),
+                // Up: each byte plus the byte above (mod 256).
+                2 => row[1..]
+                    .iter()
+                    .zip(&above)
+                    .map(|(b, a)| b.wrapping_add(*a))
+                    .collect(),
+                other => panic!("filter type {other}"),
+            };
             for x in 0..w {
-                let bit = (row[1 + x / 8] >> (7 - x % 8)) & 1;
+                let bit = (line[x / 8] >> (7 - x % 8)) & 1;
                 luma.push(to_luma[bit as usize]);
             }
+            above = line;
         }
         Grey { w, h, luma }
     }
@@ -1187,8 +1265,9 @@ mod tests {
     }
 
     #[test]
-    fn the_grid_fills_the_image_with_evenly_spread_cells() {
-        for modules in [21, 29, 37, 57, 177] {
+    fn the_grid_fills_the_image_with_modules_within_a_pixel_of_each_other() {
+        let (mut even, mut spread) = (0, 0);
+        for modules in [21, 29, 33, 37, 57, 177] {
             for margin in [0, 1, 4, 16] {
                 for size in [64, 65, 100, 128, 160, 300, 511, 512, 777, 1024, 2048] {
                     let s = Style {
@@ -1199,29 +1278,75 @@ mod tests {
                     let l = Layout::new(modules, &s);
                     let cells = modules + 2 * margin;
                     let image = size.max(cells);
+                    let at = format!("{modules}/{margin}/{size}");
                     assert_eq!(l.image, image);
                     assert_eq!(l.edges.len() as u32, cells + 1);
-                    assert_eq!((l.edges[0], l.edges[cells as usize]), (0, image));
-                    let (lo, hi) = (image / cells, image.div_ceil(cells));
-                    for w in l.edges.windows(2) {
-                        let px = w[1] - w[0];
-                        assert!(px == lo || px == hi, "{modules}/{margin}/{size}: {px}");
+                    assert_eq!((l.edges[0], l.edges[cells as usize]), (0, image), "{at}");
+                    assert!(l.edges.windows(2).all(|w| w[1] > w[0]), "{at}: empty cell");
+                    let (m, n) = (margin as usize, modules as usize);
+                    let widths: Vec<u32> =
+                        l.edges[m..=m + n].windows(2).map(|w| w[1] - w[0]).collect();
+                    let (lo, hi) = (widths.iter().min().unwrap(), widths.iter().max().unwrap());
+                    assert!(hi - lo <= 1, "{at}: modules of {lo} to {hi} px");
+                    let pitch = f64::from(l.edges[m + n] - l.edges[m]) / f64::from(modules);
+                    // Served sizes (at least 2 px per module): the quiet zone is
+                    // within half a module less and one module more than asked.
+                    if size >= smallest_size(modules, margin) {
+                        for quiet in [l.edges[m], image - l.edges[m + n]] {
+                            let q = f64::from(quiet) / pitch - f64::from(margin);
+                            assert!(
+                                (-0.5..=1.0).contains(&q),
+                                "{at}: quiet zone {q:+.2} modules off"
+                            );
+                        }
                     }
-                    // Any run of k cells is within a pixel of k * image / cells:
-                    // the wider cells are spread, not bunched.
+                    if Layout::even_modules(modules, margin, image).is_some() {
+                        assert_eq!(lo, hi, "{at}: even modules");
+                        even += 1;
+                        continue;
+                    }
+                    spread += 1;
+                    // Otherwise any run of k cells, quiet zone included, is within a
+                    // pixel of k * image / cells: the wider cells are spread, not bunched.
+                    let (lo, hi) = (image / cells, image.div_ceil(cells));
                     for i in 0..=cells as usize {
                         for j in i..=cells as usize {
                             let px = i64::from(l.edges[j] - l.edges[i]) * i64::from(cells);
                             let exact = (j - i) as i64 * i64::from(image);
                             assert!(
                                 (px - exact).abs() < i64::from(cells),
-                                "{modules}/{margin}/{size}: cells {i}..{j}"
+                                "{at}: cells {i}..{j}"
                             );
+                        }
+                        if i < cells as usize {
+                            let px = l.edges[i + 1] - l.edges[i];
+                            assert!(px == lo || px == hi, "{at}: {px}");
                         }
                     }
                 }
             }
         }
+        assert!(even > 20 && spread > 100, "{even} even, {spread} spread");
+    }
+
+    #[test]
+    fn even_modules_when_the_leftover_fits_in_the_quiet_zone() {
+        // 33 modules at 128 px: 3 px each and 14 + 15 px of quiet zone (4.67 and 5
+        // modules) rather than 5 of the 41 cells a pixel wider.
+        let l = Layout::even_modules(33, 4, 128).unwrap();
+        assert_eq!((l.edges[4], l.edges[37]), (14, 113));
+        assert!(l.edges[4..=37].windows(2).all(|w| w[1] - w[0] == 3));
+        // 37 modules at 128 px: 3 px leaves 8 px (2.7 modules), 2 px leaves 27: spread.
+        assert_eq!(Layout::even_modules(37, 4, 128), None);
+        // 21 modules at 120 px: 5 px would leave too little quiet zone, 4 px leaves
+        // 18 px (4.5 modules) each side.
+        let l = Layout::even_modules(21, 4, 120).unwrap();
+        assert_eq!((l.edges[4], l.edges[25]), (18, 102));
+        assert!(l.edges[4..=25].windows(2).all(|w| w[1] - w[0] == 4));
+        // None with margin 0, nor past 4 px per module.
+        assert_eq!(Layout::even_modules(29, 0, 100), None);
+        assert_eq!(Layout::even_modules(29, 4, 2048), None);
+        assert_eq!(Layout::even_modules(29, 4, 185), None, "5 px per module");
     }
 
     /// First and last dark pixel of row `y` and of column `x`.
@@ -1262,10 +1387,8 @@ mod tests {
             let img = png(URL, &s);
             assert_eq!((img.w, img.h), (size as usize, size as usize));
             let n = modules_of(URL, ec);
-            let cells = f64::from(n + 2 * margin);
-            let module = f64::from(size) / cells;
-            let quiet = f64::from(margin) * module;
             let (left, right, top, bottom) = dark_extent(&img);
+            let module = (right + 1 - left) as f64 / f64::from(n);
             // The finder patterns put dark modules on all four outer edges of the code.
             for (border, side) in [
                 (left, "left"),
@@ -1273,9 +1396,10 @@ mod tests {
                 (size as usize - 1 - right, "right"),
                 (size as usize - 1 - bottom, "bottom"),
             ] {
+                let off = border as f64 / module - f64::from(margin);
                 assert!(
-                    (border as f64 - quiet).abs() <= 1.0,
-                    "{size}/{ec:?}/{margin}: {side} border {border} px, quiet zone {quiet:.2} px"
+                    (-0.5..=1.0).contains(&off),
+                    "{size}/{ec:?}/{margin}: {side} border {border} px, {off:+.2} modules off"
                 );
             }
             // Every module is drawn with floor or ceil of size / cells pixels.
