@@ -273,8 +273,6 @@ pub fn redirect_record(
     }
 }
 
-/// Draws short ids until the link's home object accepts one (a collision is astronomically
-/// rare, but the claim makes it impossible).
 /// A fresh short id from random bytes.
 fn draw_short_id(key: &[u8]) -> Result<String, ApiError> {
     for _ in 0..5 {
@@ -287,7 +285,9 @@ fn draw_short_id(key: &[u8]) -> Result<String, ApiError> {
     Err(ApiError::internal())
 }
 
-/// Claims `first` for the record, or, when it is taken, another fresh id that `fits` accepts.
+/// Claims `first` for the record in the link's home object, or, when it is taken, another
+/// fresh id that `fits` accepts (a collision is astronomically rare, but the claim makes it
+/// impossible).
 async fn claim_short_id(
     env: &worker::Env,
     record: &RedirectRecord,
