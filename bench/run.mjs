@@ -486,7 +486,7 @@ async function main() {
     { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
     { id: 'base_qr', label: 'baseline (plain JS): the same PNG, Cache API hit', url: base.url + qrPath, expect: '200', w: base },
     {
-      id: 'qr_uncached', label: '(e) QR render, uncached (PNG, size 64–2048)', url: on.url + qrPath, expect: '200', w: on,
+      id: 'qr_uncached', label: '(e) QR render, uncached (PNG, size 128–2048)', url: on.url + qrPath, expect: '200', w: on,
       lua: 'qr_uncached', env: () => ({ BENCH_QR_PATH: qrPath, BENCH_OFFSET: String(qrOffset) }),
     },
     {
@@ -876,11 +876,12 @@ ${criterion.map((c) => `| ${c.id} | ${fmtNs(c.ns)} | ${c.at.toISOString().slice(
 ${goals.map(([g, m, ok]) => `| ${g} | ${m} | ${ok === null ? '–' : ok ? 'yes' : '**no**'} |`).join('\n')}
 ${warnings.length ? `\n## Warnings\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
 
-  // The robustness section is measured by hand (its commands are in it), not by this script:
-  // kept as it is.
+  // Sections measured by other scripts (their commands are in them) are kept as they are:
+  // QR decode robustness (bench/qr-robustness.mjs), robustness and error size (by hand).
   const previous = existsSync(CFG.out) ? readFileSync(CFG.out, 'utf8') : '';
-  const kept = previous.indexOf('\n## Robustness');
-  writeFileSync(CFG.out, kept >= 0 ? `${md.trimEnd()}\n${previous.slice(kept)}` : md);
+  const marks = ['\n## QR decode robustness\n', '\n## Robustness'].map((m) => previous.indexOf(m)).filter((i) => i >= 0);
+  const kept = marks.length ? Math.min(...marks) : -1;
+  writeFileSync(CFG.out, kept < 0 ? md : `${md.replace(/\n*$/, '')}\n${previous.slice(kept)}`);
   console.log(md);
   log(`wrote ${relative(process.cwd(), CFG.out) || CFG.out}`);
 }

@@ -8,10 +8,13 @@ use super::{json_data, now_ms, random16, random_bytes, Ctx};
 use crate::domain::error::FieldError;
 use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
 use crate::domain::link::{validate_link, LinkSpec};
-use crate::domain::qr_code::{qr_object, QrInit, QrSpec, DEFAULT_MARKER};
+use crate::domain::qr_code::{
+    check_fits, probe_short_link, qr_object, QrInit, QrSpec, DEFAULT_MARKER,
+};
 use crate::domain::record::RedirectRecord;
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
+use crate::domain::validate::Problems;
 use crate::store::durable::{HomeCreate, QrEntry};
 use crate::store::{durable, PrintedQr, Store, StoredLink, StoredQr};
 use serde_json::{json, Map, Value};
@@ -64,6 +67,19 @@ pub async fn create_from_spec(
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
     check_destinations(cx, spec)?;
+    // The default QR code's style must suit the URL it encodes, which holds the short id: it is
+    // checked against the longest URL the id can give, before anything is fetched or written.
+    let mut p = Problems::default();
+    let probe = probe_short_link(&cx.base_url, spec.short_id.as_deref());
+    check_fits(
+        &format!("{probe}?qr={DEFAULT_MARKER}"),
+        &spec.default_qr.style,
+        "defaultQrCode.style",
+        &mut p,
+    );
+    if let Some(invalid) = p.into_invalid() {
+        return Err(invalid.into());
+    }
     let (dest, warnings) = resolve_destination(cx, store, spec).await?;
     let target_url = append_params(&dest, &spec.tracking.params);
 
