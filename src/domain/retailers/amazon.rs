@@ -1,7 +1,7 @@
 //! Amazon: product pages (`/dp/{ASIN}`) and carts through Amazon's Add to Cart form
 //! (`/gp/aws/cart/add.html?AssociateTag=…&ASIN.1=…&Quantity.1=…`), with the Associates tag of
 //! the link (`options.amazon.associateTag`) or of its project (`AMAZON_ASSOCIATE_TAGS`). The
-//! evidence for both forms is in docs/retailers.md.
+//! evidence for both forms is in docs/destinations.md.
 
 use super::{
     check_one_product, custom_url, encode, only_product, unsupported, IdForm, Intent,

@@ -36,7 +36,7 @@ pub(super) fn check(order: &Order, p: &mut Problems) {
 }
 
 /// Instacart's product pages: `https://www.instacart.com/products/{id}`, with
-/// `?retailerSlug={retailerKey}` to open it at that retailer (docs/retailers.md).
+/// `?retailerSlug={retailerKey}` to open it at that retailer (docs/destinations.md).
 const PRODUCT: &str = "https://www.instacart.com/products/";
 
 /// Shopping lists and recipes are pages Instacart makes; `custom_url` links are built here.

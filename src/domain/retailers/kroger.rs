@@ -1,5 +1,5 @@
 //! Kroger: product pages, `/p/-/{UPC}` (a 13-digit UPC; the slug before it is free text, as on
-//! Target's pages). The evidence for the form is in docs/retailers.md.
+//! Target's pages). The evidence for the form is in docs/destinations.md.
 
 use super::{
     check_one_product, custom_url, only_product, unsupported, IdForm, Intent, NoDestination, Order,
