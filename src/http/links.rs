@@ -345,6 +345,7 @@ pub fn redirect_record(
                 .and_then(Value::as_str)
                 .unwrap_or(&spec.name),
         ),
+        backups: crate::domain::availability::backups_for(spec),
     }
 }
 
