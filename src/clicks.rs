@@ -28,13 +28,35 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS hourly (
   hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
   browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
-  clicks INTEGER NOT NULL,
-  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot)) WITHOUT ROWID;
+  clicks INTEGER NOT NULL, region TEXT NOT NULL DEFAULT '', oos INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot, region, oos))
+  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS swaps (
+  hour INTEGER NOT NULL, region TEXT NOT NULL, original TEXT NOT NULL,
+  replacement TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (hour, region, original, replacement)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS visitors (
   day INTEGER NOT NULL, visitor TEXT NOT NULL, first_hour INTEGER NOT NULL,
   PRIMARY KEY (day, visitor)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uniq_hourly (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// Shards written before visits had a region and an out-of-stock flag have an `hourly` table
+/// without those columns, and with a primary key without them: the table is rebuilt with
+/// both (old rows: no region, not out of stock), once. (A column can be added to a table, but
+/// not to its primary key, which the upserts conflict on.)
+const MIGRATE_HOURLY_REGION: &str = "
+CREATE TABLE hourly_next (
+  hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
+  browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
+  clicks INTEGER NOT NULL, region TEXT NOT NULL DEFAULT '', oos INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot, region, oos))
+  WITHOUT ROWID;
+INSERT INTO hourly_next (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks FROM hourly;
+DROP TABLE hourly;
+ALTER TABLE hourly_next RENAME TO hourly;
 ";
 
 /// Shards written by earlier versions kept one raw row per click in `events` (and a trigger
@@ -43,7 +65,7 @@ const MIGRATE_EVENTS: &str = "
 INSERT INTO hourly (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
   SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', COUNT(*)
   FROM events WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, region, oos)
   DO UPDATE SET clicks = clicks + excluded.clicks;
 DROP TRIGGER IF EXISTS shopper_visitor;
 DROP TABLE events;
@@ -53,14 +75,22 @@ DROP TABLE events;
 const CLAIM_BATCH: &str =
     "INSERT INTO batches (id, at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1 AS n";
 
-/// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order) to `hourly`.
+/// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order, then the optional
+/// `COUNT_EXTRA_FIELDS`) to `hourly`.
 const ADD_COUNTS: &str = "INSERT INTO hourly
-  (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
+  (hour, country, device, os, browser, referrer, qr, is_bot, clicks, region, oos)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-         value ->> 6, value ->> 7, value ->> 8
+         value ->> 6, value ->> 7, value ->> 8, COALESCE(value ->> 9, ''),
+         COALESCE(value ->> 10, 0)
   FROM json_each(?, '$[1]') WHERE true
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, region, oos)
   DO UPDATE SET clicks = clicks + excluded.clicks";
+
+/// Adds a batch's swaps (its optional `'$[3]'`, rows in `SWAP_FIELDS` order) to `swaps`.
+const ADD_SWAPS: &str = "INSERT INTO swaps (hour, region, original, replacement, n)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+  FROM json_each(?, '$[3]') WHERE true
+ON CONFLICT (hour, region, original, replacement) DO UPDATE SET n = n + excluded.n";
 
 /// Adds a batch's visitors (its `'$[2]'`, rows in `VISITOR_FIELDS` order): a visitor seen
 /// before that day keeps the earliest first hour.
@@ -71,7 +101,7 @@ ON CONFLICT (day, visitor) DO UPDATE SET first_hour = min(first_hour, excluded.f
 
 /// The counted rows of `[?, ?)`.
 const RANGE: &str = "WITH u AS (
-  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks AS c
+  SELECT hour, country, device, os, browser, referrer, qr, is_bot, region, oos, clicks AS c
     FROM hourly WHERE hour >= ? AND hour < ?)";
 
 /// The shopper clicks of `[?, ?)` per value of a dimension's column, the most clicked
@@ -159,6 +189,14 @@ struct Totals {
     clicks: f64,
     qr_scans: f64,
     bot_clicks: f64,
+    out_of_stock: f64,
+}
+
+#[derive(Deserialize)]
+struct Swap {
+    o: String,
+    r: String,
+    n: f64,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +232,16 @@ impl LinkClicks {
 /// Creates the tables, and migrates a shard written by an earlier version.
 fn prepare(sql: &SqlStorage) -> Result<()> {
     sql.exec(SCHEMA, None)?;
+    let without_region: Vec<Count> = sql
+        .exec(
+            "SELECT COUNT(*) AS n FROM sqlite_master
+              WHERE type = 'table' AND name = 'hourly' AND sql NOT LIKE '%region%'",
+            None,
+        )?
+        .to_array()?;
+    if without_region.first().is_some_and(|c| c.n > 0.0) {
+        sql.exec(MIGRATE_HOURLY_REGION, None)?;
+    }
     let old: Vec<Count> = sql
         .exec(
             "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'events'",
@@ -225,6 +273,7 @@ impl LinkClicks {
         }
         sql.exec(ADD_COUNTS, vec![V::from(batch)])?;
         sql.exec(ADD_VISITORS, vec![V::from(batch)])?;
+        sql.exec(ADD_SWAPS, vec![V::from(batch)])?;
         Ok(())
     }
 
@@ -268,7 +317,9 @@ impl LinkClicks {
                     "{RANGE} SELECT
                        COALESCE(SUM(CASE WHEN is_bot = 0 THEN c ELSE 0 END), 0) AS clicks,
                        COALESCE(SUM(CASE WHEN is_bot = 0 AND qr != '' THEN c ELSE 0 END), 0) AS qr_scans,
-                       COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks
+                       COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks,
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND oos != 0 THEN c ELSE 0 END), 0)
+                         AS out_of_stock
                      FROM u"
                 ),
                 range(),
@@ -278,7 +329,19 @@ impl LinkClicks {
             p.clicks = t.clicks as u64;
             p.qr_scans = t.qr_scans as u64;
             p.bot_clicks = t.bot_clicks as u64;
+            p.out_of_stock = t.out_of_stock as u64;
         }
+        let swaps: Vec<Swap> = sql
+            .exec(
+                &format!(
+                    "SELECT original AS o, replacement AS r, SUM(n) AS n FROM swaps
+                      WHERE hour >= ? AND hour < ? GROUP BY original, replacement
+                      ORDER BY n DESC, original, replacement LIMIT {SHARD_TOP_VALUES}"
+                ),
+                range(),
+            )?
+            .to_array()?;
+        p.substitutions = swaps.into_iter().map(|s| (s.o, s.r, s.n as u64)).collect();
         // The series, then each breakdown (Durable Object SQLite allows few compound terms,
         // so one statement per grouping).
         let series: Vec<Row> = sql
@@ -322,7 +385,7 @@ impl LinkClicks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::stats::{COUNT_FIELDS, VISITOR_FIELDS};
+    use crate::domain::stats::{COUNT_EXTRA_FIELDS, COUNT_FIELDS, SWAP_FIELDS, VISITOR_FIELDS};
 
     fn words(sql: &str) -> String {
         sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -343,11 +406,29 @@ mod tests {
     #[test]
     fn upserts_read_rows_in_the_domain_field_order() {
         let counts = words(ADD_COUNTS);
+        let mut fields: Vec<&str> = COUNT_FIELDS.to_vec();
+        fields.extend(COUNT_EXTRA_FIELDS);
+        let reads: Vec<String> = (0..COUNT_FIELDS.len())
+            .map(|i| format!("value ->> {i}"))
+            .chain([
+                format!("COALESCE(value ->> {}, '')", COUNT_FIELDS.len()),
+                format!("COALESCE(value ->> {}, 0)", COUNT_FIELDS.len() + 1),
+            ])
+            .collect();
         assert!(
-            counts.starts_with(&upsert_reads("hourly", &COUNT_FIELDS, "$[1]")),
+            counts.starts_with(&format!(
+                "INSERT INTO hourly ({}) SELECT {} FROM json_each(?, '$[1]') WHERE true ON CONFLICT",
+                fields.join(", "),
+                reads.join(", ")
+            )),
             "{counts}"
         );
         assert!(counts.ends_with("DO UPDATE SET clicks = clicks + excluded.clicks"));
+        let swaps = words(ADD_SWAPS);
+        assert!(
+            swaps.starts_with(&upsert_reads("swaps", &SWAP_FIELDS, "$[3]")),
+            "{swaps}"
+        );
         let visitors = words(ADD_VISITORS);
         assert!(
             visitors.starts_with(&upsert_reads("visitors", &VISITOR_FIELDS, "$[2]")),

@@ -93,11 +93,7 @@ pub fn us_region(region: &str, country: &str) -> &'static str {
         return "";
     }
     let r = region.trim().to_ascii_uppercase();
-    US_STATES
-        .iter()
-        .find(|s| **s == r)
-        .copied()
-        .unwrap_or("")
+    US_STATES.iter().find(|s| **s == r).copied().unwrap_or("")
 }
 
 /// The record section of a link whose backups can be swapped in: a Walmart cart of item ids
@@ -251,7 +247,11 @@ impl Snapshot {
 
     /// Whether it needs no refresh at `now`.
     pub fn fresh(&self, now: i64) -> bool {
-        let ttl = if self.failed { FAILED_FRESH_MS } else { FRESH_MS };
+        let ttl = if self.failed {
+            FAILED_FRESH_MS
+        } else {
+            FRESH_MS
+        };
         now.saturating_sub(self.at) < ttl
     }
 
@@ -287,9 +287,11 @@ pub fn decide(lines: &[CartLine], known: &Snapshot) -> Decision {
             let in_cart = |id: &str, chosen: &[&str]| {
                 chosen.contains(&id) || lines[i + 1..].iter().any(|l| l.0 == id)
             };
-            match line.2.iter().find(|b| {
-                known.stock(b) == Some(Stock::Available) && !in_cart(b.as_str(), &chosen)
-            }) {
+            match line
+                .2
+                .iter()
+                .find(|b| known.stock(b) == Some(Stock::Available) && !in_cart(b.as_str(), &chosen))
+            {
                 Some(backup) => {
                     d.swaps.push((line.0.clone(), backup.clone()));
                     item = backup;
@@ -306,6 +308,52 @@ pub fn decide(lines: &[CartLine], known: &Snapshot) -> Decision {
         d.items.push_str(&line.1.to_string());
     }
     d
+}
+
+/// The `warnings` of a link whose cart was checked at its ZIP when it was created: a
+/// `substituted` warning per backup put in a primary's place, an `unavailable` one per
+/// primary out of stock with no backup in stock, and `availability_unknown` when Walmart could
+/// not be asked (or not about every item). Keys are the products' `retailerProductId`.
+pub fn create_warnings(lines: &[CartLine], zip: &str, known: &Snapshot) -> (Decision, Vec<Value>) {
+    let d = decide(lines, known);
+    let key = |id: &str| {
+        let i = lines.iter().position(|l| l.0 == id).unwrap_or(0);
+        format!("products[{i}].retailerProductId")
+    };
+    let mut warnings = Vec::new();
+    for (original, replacement) in &d.swaps {
+        warnings.push(serde_json::json!({
+            "code": "substituted",
+            "key": key(original),
+            "message": format!(
+                "Item {original} is not available at ZIP {zip}: the cart holds its backup {replacement} instead"
+            ),
+            "originalId": original,
+            "replacementId": replacement,
+        }));
+    }
+    for original in &d.stranded {
+        warnings.push(serde_json::json!({
+            "code": "unavailable",
+            "key": key(original),
+            "message": format!(
+                "Item {original} is not available at ZIP {zip}, nor is any backup of it: the cart keeps it"
+            ),
+            "originalId": original,
+        }));
+    }
+    if known.failed {
+        warnings.push(serde_json::json!({
+            "code": "availability_unknown",
+            "key": "location.zipCode",
+            "message": format!(
+                "Walmart's availability at ZIP {zip} could not be checked{}: the cart holds the products as given{}",
+                if known.available.is_empty() && known.unavailable.is_empty() { "" } else { " for every item" },
+                if d.swaps.is_empty() { "" } else { ", except the substitutions above" },
+            ),
+        }));
+    }
+    (d, warnings)
 }
 
 /// The key a PKCS#8 import takes, from `WALMART_PRIVATE_KEY`: a PEM `PRIVATE KEY` (PKCS#8, as
@@ -487,8 +535,10 @@ mod tests {
             json!({"projectId": "proj_1", "name": "n", "retailer": "walmart", "intent": "add_to_cart",
                    "products": products, "location": {"zipCode": "72712-1234", "storeId": "5"}})
         };
-        let with = spec(cart(json!([{"retailerProductId": "1", "quantity": 2, "backupProductIds": ["7", "8"]},
-                                    {"retailerProductId": "3"}])));
+        let with = spec(cart(
+            json!([{"retailerProductId": "1", "quantity": 2, "backupProductIds": ["7", "8"]},
+                                    {"retailerProductId": "3"}]),
+        ));
         assert_eq!(
             backups_for(&with),
             Some(Backups {
@@ -512,7 +562,11 @@ mod tests {
 
     #[test]
     fn lookup_ids_put_primaries_first_then_backups_by_rank() {
-        let lines = [line("1", 1, &["7", "8"]), line("2", 1, &["9"]), line("3", 1, &["7"])];
+        let lines = [
+            line("1", 1, &["7", "8"]),
+            line("2", 1, &["9"]),
+            line("3", 1, &["7"]),
+        ];
         assert_eq!(lookup_ids(&lines), ["1", "2", "3", "7", "9", "8"]);
         let many: Vec<CartLine> = (0..60)
             .map(|i| line(&format!("{i}"), 1, &[&format!("{}", 1000 + i)]))
@@ -529,7 +583,10 @@ mod tests {
         assert_eq!(a, cache_key("72712", &["1".into(), "2".into(), "1".into()]));
         assert_ne!(a, cache_key("10001", &["1".into(), "2".into()]));
         assert_ne!(a, cache_key("72712", &["1".into(), "3".into()]));
-        assert!(a.starts_with("https://availability.in2carts.invalid/v1/72712/"), "{a}");
+        assert!(
+            a.starts_with("https://availability.in2carts.invalid/v1/72712/"),
+            "{a}"
+        );
         assert_eq!(pending_key(&a), format!("{a}?pending"));
     }
 
@@ -571,7 +628,13 @@ mod tests {
             ])
         );
         assert_eq!(parse_answer(r#"{"items": []}"#), Some(vec![]));
-        for nonsense in ["", "<html>", r#"{"errors": [{"code": 4001}]}"#, r#"{"items": {}}"#, "[1]"] {
+        for nonsense in [
+            "",
+            "<html>",
+            r#"{"errors": [{"code": 4001}]}"#,
+            r#"{"items": {}}"#,
+            "[1]",
+        ] {
             assert_eq!(parse_answer(nonsense), None, "{nonsense}");
         }
     }
@@ -580,13 +643,20 @@ mod tests {
     fn snapshots_know_what_answered_and_age() {
         let ok = Snapshot::from_results(
             1000,
-            &[Some(vec![("1".into(), Stock::Unavailable), ("2".into(), Stock::Available)])],
+            &[Some(vec![
+                ("1".into(), Stock::Unavailable),
+                ("2".into(), Stock::Available),
+            ])],
         );
         assert!(!ok.failed);
-        assert_eq!((ok.stock("1"), ok.stock("2"), ok.stock("3")), (Some(Stock::Unavailable), Some(Stock::Available), None));
+        assert_eq!(
+            (ok.stock("1"), ok.stock("2"), ok.stock("3")),
+            (Some(Stock::Unavailable), Some(Stock::Available), None)
+        );
         assert!(ok.fresh(1000 + FRESH_MS - 1) && !ok.fresh(1000 + FRESH_MS));
         assert!(ok.usable(1000 + USABLE_MS - 1) && !ok.usable(1000 + USABLE_MS));
-        let partial = Snapshot::from_results(0, &[Some(vec![("1".into(), Stock::Available)]), None]);
+        let partial =
+            Snapshot::from_results(0, &[Some(vec![("1".into(), Stock::Available)]), None]);
         assert!(partial.failed);
         assert_eq!(partial.stock("1"), Some(Stock::Available));
         assert!(partial.fresh(FAILED_FRESH_MS - 1) && !partial.fresh(FAILED_FRESH_MS));
@@ -598,7 +668,11 @@ mod tests {
 
     #[test]
     fn an_unavailable_primary_gets_its_first_available_backup() {
-        let lines = [line("1", 2, &["7", "8"]), line("2", 1, &[]), line("3", 3, &["9"])];
+        let lines = [
+            line("1", 2, &["7", "8"]),
+            line("2", 1, &[]),
+            line("3", 3, &["9"]),
+        ];
         // 1 out, 7 unknown, 8 in: 8 takes 1's place, with 1's quantity.
         let d = decide(&lines, &snap(&["8", "9"], &["1"]));
         assert_eq!(d.items, "8_2,2_1,3_3");
@@ -606,7 +680,10 @@ mod tests {
         assert!(d.out_of_stock && d.stranded.is_empty());
         // Nothing known: the primaries.
         let d = decide(&lines, &Snapshot::default());
-        assert_eq!((d.items.as_str(), d.swaps.len(), d.out_of_stock), ("1_2,2_1,3_3", 0, false));
+        assert_eq!(
+            (d.items.as_str(), d.swaps.len(), d.out_of_stock),
+            ("1_2,2_1,3_3", 0, false)
+        );
         // Out of stock with no backup in stock: stays, and says so.
         let d = decide(&lines, &snap(&[], &["1", "8", "2"]));
         assert_eq!(d.items, "1_2,2_1,3_3");
@@ -617,7 +694,11 @@ mod tests {
     #[test]
     fn a_backup_already_in_the_cart_is_not_added_twice() {
         // 3's backup is 1, already a line; 4's first backup is 7, which 1 took.
-        let lines = [line("1", 1, &["7"]), line("3", 1, &["1", "5"]), line("4", 1, &["7", "6"])];
+        let lines = [
+            line("1", 1, &["7"]),
+            line("3", 1, &["1", "5"]),
+            line("4", 1, &["7", "6"]),
+        ];
         let d = decide(&lines, &snap(&["1", "5", "6", "7"], &["3", "4"]));
         assert_eq!(d.items, "1_1,5_1,7_1");
         let d = decide(&lines, &snap(&["5", "6", "7"], &["1", "3", "4"]));
@@ -628,8 +709,48 @@ mod tests {
     }
 
     #[test]
+    fn a_created_cart_says_what_was_substituted_and_what_could_not_be_checked() {
+        let lines = [
+            line("1", 2, &["7", "8"]),
+            line("2", 1, &["9"]),
+            line("3", 1, &[]),
+        ];
+        let (d, w) = create_warnings(&lines, "72712", &snap(&["8"], &["1", "2", "9"]));
+        assert_eq!(d.items, "8_2,2_1,3_1");
+        assert_eq!(
+            w,
+            vec![
+                json!({"code": "substituted", "key": "products[0].retailerProductId",
+                       "message": "Item 1 is not available at ZIP 72712: the cart holds its backup 8 instead",
+                       "originalId": "1", "replacementId": "8"}),
+                json!({"code": "unavailable", "key": "products[1].retailerProductId",
+                       "message": "Item 2 is not available at ZIP 72712, nor is any backup of it: the cart keeps it",
+                       "originalId": "2"}),
+            ]
+        );
+        let failed = Snapshot {
+            failed: true,
+            ..Snapshot::default()
+        };
+        let (d, w) = create_warnings(&lines, "72712", &failed);
+        assert_eq!(d.items, "1_2,2_1,3_1");
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0]["code"], "availability_unknown");
+        assert_eq!(w[0]["key"], "location.zipCode");
+        assert_eq!(
+            w[0]["message"],
+            "Walmart's availability at ZIP 72712 could not be checked: the cart holds the products as given"
+        );
+        let (_, w) = create_warnings(&lines, "72712", &snap(&[], &[]));
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn private_keys_in_every_form_walmart_users_have_them() {
-        let der: Vec<u8> = [0x30, 0x82, 0x01, 0x00].into_iter().chain(0..=255u8).collect();
+        let der: Vec<u8> = [0x30, 0x82, 0x01, 0x00]
+            .into_iter()
+            .chain(0..=255u8)
+            .collect();
         let b64 = base64_encode(&der);
         let pem = |label: &str, body: &str| {
             let lines: Vec<String> = body
@@ -637,11 +758,17 @@ mod tests {
                 .chunks(64)
                 .map(|c| String::from_utf8(c.to_vec()).unwrap())
                 .collect();
-            format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+            format!(
+                "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                lines.join("\n")
+            )
         };
         assert_eq!(private_key_der(&pem("PRIVATE KEY", &b64)).unwrap(), der);
         assert_eq!(private_key_der(&b64).unwrap(), der);
-        assert_eq!(private_key_der(&pem("PRIVATE KEY", &b64).replace('\n', "\\n")).unwrap(), der);
+        assert_eq!(
+            private_key_der(&pem("PRIVATE KEY", &b64).replace('\n', "\\n")).unwrap(),
+            der
+        );
         let wrapped = private_key_der(&pem("RSA PRIVATE KEY", &b64)).unwrap();
         // SEQUENCE { INTEGER 0, rsaEncryption, OCTET STRING { the PKCS#1 key } }
         assert_eq!(&wrapped[..4], &[0x30, 0x82, 0x01, 0x1a]);

@@ -307,12 +307,16 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<RedirectRecord>(&s).unwrap(), with);
         let line = &with.backups.as_ref().unwrap().lines[0];
-        assert_eq!((line.item(), line.quantity(), line.backups().len()), ("1", 2, 2));
+        assert_eq!(
+            (line.item(), line.quantity(), line.backups().len()),
+            ("1", 2, 2)
+        );
     }
 
     #[test]
     fn cart_items_are_replaced_and_nothing_else() {
-        let cart = "https://www.walmart.com/sc/cart/addToCart?items=1_2,3_1&storeId=9&utm_source=ig";
+        let cart =
+            "https://www.walmart.com/sc/cart/addToCart?items=1_2,3_1&storeId=9&utm_source=ig";
         assert_eq!(
             with_cart_items(cart, "7_2,3_1"),
             "https://www.walmart.com/sc/cart/addToCart?items=7_2,3_1&storeId=9&utm_source=ig"
@@ -330,7 +334,11 @@ mod tests {
             with_cart_items("https://x.com/c?items=1_1&items=5", "2_1"),
             "https://x.com/c?items=2_1&items=5"
         );
-        for none in ["https://x.com/ip/1", "https://x.com/c?offers=A_1", "https://x.com/#items=1"] {
+        for none in [
+            "https://x.com/ip/1",
+            "https://x.com/c?offers=A_1",
+            "https://x.com/#items=1",
+        ] {
             assert_eq!(with_cart_items(none, "2_1"), none);
         }
     }

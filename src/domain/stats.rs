@@ -781,7 +781,14 @@ mod tests {
     fn visits_text_splits_into_rows_of_six_fields() {
         let phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98";
         let text = [
-            row([phone, "https://l.instagram.com/", "203.0.113.9", "US", "0", "TX"]),
+            row([
+                phone,
+                "https://l.instagram.com/",
+                "203.0.113.9",
+                "US",
+                "0",
+                "TX",
+            ]),
             row(["facebookexternalhit/1.1", "", "198.51.100.1", "", "", ""]),
         ]
         .join(&VISIT_ROW_SEP.to_string());
@@ -797,7 +804,11 @@ mod tests {
         assert_eq!(parse_visits(&text, 1), None);
         let four = ["a", "b", "c", "d"].join(&VISIT_FIELD_SEP.to_string());
         assert_eq!(parse_visits(&four, 1), None);
-        let seven = format!("{}{}x", row(["a", "b", "c", "d", "e", "f"]), VISIT_FIELD_SEP);
+        let seven = format!(
+            "{}{}x",
+            row(["a", "b", "c", "d", "e", "f"]),
+            VISIT_FIELD_SEP
+        );
         assert_eq!(parse_visits(&seven, 1), None);
         let five = ["a", "b", "c", "d", "e"].join(&VISIT_FIELD_SEP.to_string());
         assert_eq!(parse_visits(&five, 1), None);
@@ -928,13 +939,22 @@ mod tests {
         assert_eq!(check_batch(&batch_body(BATCH_ID, &[])).unwrap().clicks, 0);
     }
 
-    fn stocked(ts: i64, visitor: &str, region: &'static str, oos: bool, swaps: &[(&str, &str)]) -> ClickEvent {
+    fn stocked(
+        ts: i64,
+        visitor: &str,
+        region: &'static str,
+        oos: bool,
+        swaps: &[(&str, &str)],
+    ) -> ClickEvent {
         ClickEvent {
             region,
             stock: Some(StockOutcome {
                 project: "proj_1".into(),
                 out_of_stock: oos,
-                swaps: swaps.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                swaps: swaps
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
             }),
             ..tap_at(ts, visitor, "")
         }
@@ -956,13 +976,37 @@ mod tests {
         let body = batch_body(BATCH_ID, &events);
         let v: Value = serde_json::from_str(&body).unwrap();
         let row = |region: &str, oos: u8, n: u32| {
-            let mut r = json!([h, "US", "mobile", "ios", "instagram", "l.instagram.com", "", 0, n]);
+            let mut r = json!([
+                h,
+                "US",
+                "mobile",
+                "ios",
+                "instagram",
+                "l.instagram.com",
+                "",
+                0,
+                n
+            ]);
             if !region.is_empty() || oos > 0 {
-                r.as_array_mut().unwrap().extend([json!(region), json!(oos)]);
+                r.as_array_mut()
+                    .unwrap()
+                    .extend([json!(region), json!(oos)]);
             }
             r
         };
-        let bot_row = json!([h, "US", "bot", "ios", "instagram", "l.instagram.com", "", 1, 1, "TX", 1]);
+        let bot_row = json!([
+            h,
+            "US",
+            "bot",
+            "ios",
+            "instagram",
+            "l.instagram.com",
+            "",
+            1,
+            1,
+            "TX",
+            1
+        ]);
         assert_eq!(v[1], json!([bot_row, row("", 0, 2), row("TX", 1, 2)]));
         // Swaps of shoppers only, per hour, region and pair.
         assert_eq!(
@@ -973,14 +1017,24 @@ mod tests {
         assert_eq!(checked.clicks, 5);
         // Batches without any of it keep the shape earlier versions wrote.
         let plain = batch_body(BATCH_ID, &[tap_at(h, "v", "")]);
-        assert_eq!(serde_json::from_str::<Value>(&plain).unwrap().as_array().unwrap().len(), 3);
+        assert_eq!(
+            serde_json::from_str::<Value>(&plain)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
         // The extra fields and swap rows are checked too.
         let refused = |edit: &dyn Fn(&mut Value)| {
             let mut v = v.clone();
             edit(&mut v);
             check_batch(&v.to_string()).unwrap_err()
         };
-        assert_eq!(refused(&|v| v[1][2][10] = json!(2)), "count 2: oos must be 0 or 1");
+        assert_eq!(
+            refused(&|v| v[1][2][10] = json!(2)),
+            "count 2: oos must be 0 or 1"
+        );
         assert_eq!(
             refused(&|v| v[1][2][9] = json!("r".repeat(300))),
             "count 2: region must be a string of at most 253 bytes"

@@ -27,7 +27,9 @@ pub struct ProjectRows {
 }
 
 /// The rows of each project a batch's events of links with backups concern.
-pub fn project_rows(events: &[ClickEvent]) -> BTreeMap<String, ProjectRows> {
+pub fn project_rows<'a>(
+    events: impl IntoIterator<Item = &'a ClickEvent>,
+) -> BTreeMap<String, ProjectRows> {
     let mut out: BTreeMap<String, ProjectRows> = BTreeMap::new();
     for e in events {
         let Some(stock) = &e.stock else { continue };
@@ -42,7 +44,12 @@ pub fn project_rows(events: &[ClickEvent]) -> BTreeMap<String, ProjectRows> {
         for (original, replacement) in &stock.swaps {
             *rows
                 .swaps
-                .entry((day, e.region.to_string(), original.clone(), replacement.clone()))
+                .entry((
+                    day,
+                    e.region.to_string(),
+                    original.clone(),
+                    replacement.clone(),
+                ))
                 .or_default() += 1;
         }
     }
@@ -114,9 +121,8 @@ pub fn check_project_batch(json: &str) -> Result<CheckedProjectBatch, String> {
     }
     let region_ok = |r: &Value| r.as_str().is_some_and(|r| r.len() <= MAX_VALUE_BYTES);
     let id_ok = |v: &Value| {
-        v.as_str().is_some_and(|s| {
-            (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-        })
+        v.as_str()
+            .is_some_and(|s| (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
     };
     for (i, row) in daily.iter().enumerate() {
         let ok = match row.as_array().map(Vec::as_slice) {
@@ -131,7 +137,9 @@ pub fn check_project_batch(json: &str) -> Result<CheckedProjectBatch, String> {
             _ => false,
         };
         if !ok {
-            return Err(format!("daily {i}: expected day, region, visits, outOfStock"));
+            return Err(format!(
+                "daily {i}: expected day, region, visits, outOfStock"
+            ));
         }
     }
     for (i, row) in swaps.iter().enumerate() {
@@ -171,7 +179,11 @@ pub fn report_range(
     let mut problems = Vec::new();
     if let (Some(f), Some(t)) = (from, to) {
         if t <= f {
-            problems.push(FieldError::new("to", "out_of_range", "to must be after from"));
+            problems.push(FieldError::new(
+                "to",
+                "out_of_range",
+                "to must be after from",
+            ));
         }
     }
     if to_day - from_day > MAX_REPORT_DAYS {
@@ -183,7 +195,11 @@ pub fn report_range(
     }
     // The answer's dates must stay writable with four-digit years.
     if to_day > 2_932_896 {
-        problems.push(FieldError::new("to", "out_of_range", "to must be before year 10000"));
+        problems.push(FieldError::new(
+            "to",
+            "out_of_range",
+            "to must be before year 10000",
+        ));
     }
     if problems.is_empty() {
         Ok((from_day, to_day))
@@ -216,9 +232,7 @@ pub struct ReportRows {
 /// The report's `data`: totals, every day of `[fromDay, toDay)` (zero-filled), regions by
 /// out-of-stock visits, and the most frequent swaps.
 pub fn report(project_id: &str, from_day: i64, to_day: i64, rows: &ReportRows) -> Value {
-    let counts = |visits: u64, oos: u64, subs: u64| {
-        json!({"visits": visits, "outOfStock": oos, "substitutions": subs})
-    };
+    let counts = |visits: u64, oos: u64, subs: u64| json!({"visits": visits, "outOfStock": oos, "substitutions": subs});
     let mut by_day: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
     for (day, v, o, s) in &rows.days {
         let e = by_day.entry(*day).or_default();
@@ -270,8 +284,9 @@ fn date(day: i64) -> String {
 /// The report as CSV: one table, a `section` column telling its rows apart (`total`, `day`,
 /// `region`, `substitution`), the columns a row has no value for left empty.
 pub fn report_csv(data: &Value) -> String {
-    let mut out =
-        String::from("section,date,region,originalId,replacementId,visits,outOfStock,substitutions\r\n");
+    let mut out = String::from(
+        "section,date,region,originalId,replacementId,visits,outOfStock,substitutions\r\n",
+    );
     let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0).to_string();
     let s = |v: &Value, k: &str| csv_field(v.get(k).and_then(Value::as_str).unwrap_or(""));
     let mut line = |fields: [String; 8]| {
@@ -351,7 +366,13 @@ mod tests {
     const BATCH_ID: &str = "bat_01KAMR8WW0000000000000000Z";
     const DAY: i64 = 20_454; // 2026-01-01
 
-    fn visit(ts: i64, region: &'static str, project: &str, oos: bool, swaps: &[(&str, &str)]) -> ClickEvent {
+    fn visit(
+        ts: i64,
+        region: &'static str,
+        project: &str,
+        oos: bool,
+        swaps: &[(&str, &str)],
+    ) -> ClickEvent {
         ClickEvent {
             ts,
             country: "US".into(),
@@ -366,7 +387,10 @@ mod tests {
             stock: Some(StockOutcome {
                 project: project.into(),
                 out_of_stock: oos,
-                swaps: swaps.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                swaps: swaps
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
             }),
         }
     }
@@ -449,7 +473,10 @@ mod tests {
             Ok((DAY, DAY + 2))
         );
         let keys = |r: Result<(i64, i64), Vec<FieldError>>| {
-            r.unwrap_err().into_iter().map(|e| (e.key, e.code)).collect::<Vec<_>>()
+            r.unwrap_err()
+                .into_iter()
+                .map(|e| (e.key, e.code))
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             keys(report_range(Some(5 * DAY_MS), Some(DAY_MS), now)),
@@ -468,7 +495,11 @@ mod tests {
     #[test]
     fn the_report_totals_days_regions_and_top_swaps_and_reads_as_csv() {
         let rows = ReportRows {
-            days: vec![(DAY, 10, 4, 3), (DAY + 2, 5, 1, 1), (DAY - 5, 100, 100, 100)],
+            days: vec![
+                (DAY, 10, 4, 3),
+                (DAY + 2, 5, 1, 1),
+                (DAY - 5, 100, 100, 100),
+            ],
             regions: vec![
                 ("CA".into(), 9, 1, 1),
                 ("TX".into(), 5, 3, 2),
@@ -481,7 +512,10 @@ mod tests {
             ],
         };
         let r = report("proj_1", DAY, DAY + 3, &rows);
-        assert_eq!(r["totals"], json!({"visits": 15, "outOfStock": 5, "substitutions": 4}));
+        assert_eq!(
+            r["totals"],
+            json!({"visits": 15, "outOfStock": 5, "substitutions": 4})
+        );
         assert_eq!(r["from"], "2026-01-01T00:00:00Z");
         assert_eq!(r["to"], "2026-01-04T00:00:00Z");
         assert_eq!(

@@ -511,7 +511,11 @@ mod tests {
         reject_unknown(&obj, &allowed, "tracking", &mut p);
         assert_eq!(p.shape.len(), 1);
         assert_eq!(
-            (p.shape[0].key.as_str(), p.shape[0].code, p.shape[0].message.as_str()),
+            (
+                p.shape[0].key.as_str(),
+                p.shape[0].code,
+                p.shape[0].message.as_str()
+            ),
             ("tracking.a", "unknown_field", "Unknown field 'a'")
         );
     }

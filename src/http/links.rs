@@ -277,9 +277,10 @@ pub async fn load_link(
         .ok_or_else(|| ApiError::not_found("Link"))
 }
 
-/// The destination of a validated link: built here for Walmart, Target and custom links;
+/// The destination of a validated link: built here for Walmart, Target and custom links (a
+/// Walmart cart with backups and a ZIP checked at that ZIP, `availability::smart_select`);
 /// made by Instacart's API (cached by content) for Instacart pages. Returns the URL and any
-/// warnings (an Instacart failure answered with the fallback URL).
+/// warnings (an Instacart failure answered with the fallback URL, a substituted product).
 pub async fn resolve_destination(
     cx: &Ctx,
     store: &Store,
@@ -292,11 +293,12 @@ pub async fn resolve_destination(
                     .await?;
             Ok((r.url, r.warnings))
         }
-        None => Ok((
-            spec.destination()
-                .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?,
-            Vec::new(),
-        )),
+        None => {
+            let dest = spec
+                .destination()
+                .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?;
+            Ok(super::availability::smart_select(&cx.env, spec, dest).await)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod availability;
 pub mod bulk;
 pub mod config;
 pub mod errors;
@@ -14,6 +15,7 @@ pub mod qr_codes;
 pub mod qr_image;
 pub mod redirect;
 pub mod stats;
+pub mod stockouts;
 
 use errors::ApiError;
 use worker::{Env, Headers, Request, Response};
