@@ -485,7 +485,7 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
             ));
         }
         if let [region, oos] = extra {
-            if !region.as_str().is_some_and(|r| r.len() <= MAX_VALUE_BYTES) {
+            if region.as_str().is_none_or(|r| r.len() > MAX_VALUE_BYTES) {
                 return Err(problem("region must be a string of at most 253 bytes"));
             }
             if !matches!(oos.as_u64(), Some(0 | 1)) {

@@ -449,7 +449,7 @@ mod tests {
         assert!(bodies.iter().all(|b| check_project_batch(b).is_ok()));
         for bad in [
             "[]".to_string(),
-            format!(r#"["x",[],[]]"#),
+            r#"["x",[],[]]"#.to_string(),
             format!(r#"["{BATCH_ID}",[[1,"",0,0]],[]]"#),
             format!(r#"["{BATCH_ID}",[[1,"",1,2]],[]]"#),
             format!(r#"["{BATCH_ID}",[],[[1,"","1","x",1]]]"#),

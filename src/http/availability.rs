@@ -23,8 +23,8 @@ use crate::domain::availability::{
 use crate::domain::record::CartLine;
 use crate::http::now_ms;
 use futures_util::future::join_all;
-use std::cell::{OnceCell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
@@ -67,8 +67,12 @@ thread_local! {
     static CLIENT: OnceCell<Option<Rc<Client>>> = const { OnceCell::new() };
     /// Snapshots by cache key, as this isolate last read or made them.
     static REMEMBERED: RefCell<HashMap<String, Rc<Snapshot>>> = RefCell::new(HashMap::new());
-    /// Cache keys this isolate is refreshing.
-    static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// Cache keys this isolate is refreshing, with when each refresh started (one that has
+    /// not ended after `PENDING_SECS` is taken for lost: its task was cancelled).
+    static IN_FLIGHT: RefCell<HashMap<String, i64>> = RefCell::new(HashMap::new());
+    /// When a lookup made for a link's creation last failed (creations then skip Walmart for
+    /// `FAILED_FRESH_MS`, so a bulk create does not wait on a Walmart that is down, link by link).
+    static CREATE_FAILED_AT: Cell<i64> = const { Cell::new(i64::MIN) };
 }
 
 fn client(env: &Env) -> Option<Rc<Client>> {
@@ -173,7 +177,17 @@ fn cacheable(body: String, max_age_secs: i64) -> Response {
 /// one refresh per key in this isolate at a time, and none while another isolate of the
 /// location has one in progress or has just made a fresh snapshot.
 pub fn refresh_later(env: &Env, ctx: &Context, q: CartQuery) {
-    let started = IN_FLIGHT.with(|f| f.borrow_mut().insert(q.key.clone()));
+    let now = now_ms();
+    let started = IN_FLIGHT.with(|f| {
+        let mut f = f.borrow_mut();
+        match f.get(&q.key) {
+            Some(at) if now.saturating_sub(*at) < i64::from(PENDING_SECS) * 1000 => false,
+            _ => {
+                f.insert(q.key.clone(), now);
+                true
+            }
+        }
+    });
     if !started {
         return;
     }
@@ -218,11 +232,31 @@ impl Drop for InFlight {
     }
 }
 
-/// Asks Walmart now, within `TIMEOUT` (a link's creation), and keeps the answer for the
-/// redirects of this location. `None` when the feature is off.
+/// What is known of a cart at a ZIP for a link's creation: a fresh answer this isolate or
+/// location already has, else Walmart's, asked now within `TIMEOUT` and kept for the redirects
+/// of this location. A failed lookup for a creation makes the next minute's creations skip
+/// Walmart (a failed snapshot at once). `None` when the feature is off.
 pub async fn lookup_now(env: &Env, q: &CartQuery) -> Option<Snapshot> {
     client(env)?;
+    let now = now_ms();
+    if let Some(s) = remembered(&q.key).filter(|s| s.fresh(now)) {
+        return Some((*s).clone());
+    }
+    if let Some(s) = cached(&q.key).await.filter(|s| s.fresh(now)) {
+        adopt(&q.key, s.clone());
+        return Some(s);
+    }
+    if now.saturating_sub(CREATE_FAILED_AT.with(Cell::get)) < FAILED_FRESH_MS {
+        return Some(Snapshot {
+            at: now,
+            failed: true,
+            ..Snapshot::default()
+        });
+    }
     let snapshot = lookup(env, &q.ids, &q.zip).await;
+    if snapshot.failed {
+        CREATE_FAILED_AT.with(|c| c.set(now_ms()));
+    }
     remember(&q.key, Rc::new(snapshot.clone()));
     cache_put(&q.key, &snapshot).await;
     Some(snapshot)
