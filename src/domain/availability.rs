@@ -153,8 +153,16 @@ pub fn cache_key(zip: &str, ids: &[String]) -> String {
     sorted.sort_unstable();
     sorted.dedup();
     let digest = Sha256::digest(sorted.join(",").as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("https://availability.in2carts.invalid/v1/{zip}/{hex}")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(80);
+    key.push_str("https://availability.in2carts.invalid/v1/");
+    key.push_str(zip);
+    key.push('/');
+    for b in &digest[..16] {
+        key.push(HEX[usize::from(b >> 4)] as char);
+        key.push(HEX[usize::from(b & 15)] as char);
+    }
+    key
 }
 
 /// The key of the "refresh in progress" marker of a cache key.
