@@ -45,6 +45,30 @@ const MAX_ANSWER_BYTES: usize = 512 * 1024;
 /// Most snapshots an isolate keeps in memory (beyond, the map starts over).
 const MAX_REMEMBERED: usize = 2048;
 
+/// FNV-1a for the isolate's maps: their keys are our own cache keys (no one chooses them),
+/// and the default SipHash showed up in the redirect's CPU profile.
+type Fnv = std::hash::BuildHasherDefault<FnvHasher>;
+
+#[derive(Default)]
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// The client's settings: all three secrets set, else the feature is off.
 struct Client {
     base_url: String,
@@ -66,10 +90,10 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 thread_local! {
     static CLIENT: OnceCell<Option<Rc<Client>>> = const { OnceCell::new() };
     /// Snapshots by cache key, as this isolate last read or made them.
-    static REMEMBERED: RefCell<HashMap<String, Rc<Snapshot>>> = RefCell::new(HashMap::new());
+    static REMEMBERED: RefCell<HashMap<String, Rc<Snapshot>, Fnv>> = RefCell::new(HashMap::default());
     /// Cache keys this isolate is refreshing, with when each refresh started (one that has
     /// not ended after `PENDING_SECS` is taken for lost: its task was cancelled).
-    static IN_FLIGHT: RefCell<HashMap<String, i64>> = RefCell::new(HashMap::new());
+    static IN_FLIGHT: RefCell<HashMap<String, i64, Fnv>> = RefCell::new(HashMap::default());
     /// When a lookup made for a link's creation last failed (creations then skip Walmart for
     /// `FAILED_FRESH_MS`, so a bulk create does not wait on a Walmart that is down, link by link).
     static CREATE_FAILED_AT: Cell<i64> = const { Cell::new(i64::MIN) };
@@ -369,8 +393,12 @@ export function walmart_signature(der, text) {
   signingKey ??= crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
   return signingKey.then((key) => crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(text)));
 }
-const SEP = "\u001f";
-const clip = (v, n) => (v == null ? "" : String(v).slice(0, n).replaceAll(SEP, ""));
+const SEP = "\u001f", UTF8 = new TextEncoder();
+const clip = (v, n) => {
+  if (v == null) return "";
+  const s = typeof v === "string" ? v : String(v);
+  return s.length > n || s.includes(SEP) ? s.slice(0, n).replaceAll(SEP, "") : s;
+};
 export function shopper_location(r) {
   const h = r.headers;
   let zip = h.get("cf-postal-code"), region = h.get("cf-region-code"), country = h.get("cf-ipcountry");
@@ -380,28 +408,38 @@ export function shopper_location(r) {
     region ??= cf.regionCode;
     country ??= cf.country;
   }
-  return clip(zip, 16) + SEP + clip(region, 8) + SEP + clip(country, 8);
+  return UTF8.encode(clip(zip, 16) + SEP + clip(region, 8) + SEP + clip(country, 8));
 }
 "#)]
 extern "C" {
     /// The RSASSA-PKCS1-v1_5 SHA-256 signature of `text` (an `ArrayBuffer`) with the PKCS#8
     /// key `der`, imported once per isolate.
     fn walmart_signature(der: &[u8], text: &str) -> js_sys::Promise;
-    /// The shopper's postal code, region and country, `\u{1f}`-separated: the `CF-Postal-Code`,
-    /// `CF-Region-Code` and `CF-IPCountry` headers (Cloudflare's visitor location headers),
-    /// `request.cf` for any that is missing.
-    fn shopper_location(req: &web_sys::Request) -> String;
+    /// The shopper's postal code, region and country, `\u{1f}`-separated, as UTF-8 (bytes
+    /// enter Wasm with one native copy, a string through a JavaScript loop): the
+    /// `CF-Postal-Code`, `CF-Region-Code` and `CF-IPCountry` headers (Cloudflare's visitor
+    /// location headers), `request.cf` for any that is missing.
+    fn shopper_location(req: &web_sys::Request) -> js_sys::Uint8Array;
 }
 
-/// Where the shopper is: (postal code, region code, country code), as Cloudflare says.
-pub fn shopper(req: &web_sys::Request) -> (String, String, String) {
-    let text = shopper_location(req);
-    let mut parts = text.split('\u{1f}').map(str::to_string);
-    (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    )
+/// Where the shopper is, as Cloudflare says: postal code, region code and country code.
+pub struct Shopper(String);
+
+impl Shopper {
+    fn part(&self, i: usize) -> &str {
+        self.0.split('\u{1f}').nth(i).unwrap_or_default()
+    }
+    pub fn postal_code(&self) -> &str {
+        self.part(0)
+    }
+    /// The US state (`availability::us_region`), "" when not in the US or not known.
+    pub fn region(&self) -> &'static str {
+        crate::domain::availability::us_region(self.part(1), self.part(2))
+    }
+}
+
+pub fn shopper(req: &web_sys::Request) -> Shopper {
+    Shopper(String::from_utf8(shopper_location(req).to_vec()).unwrap_or_default())
 }
 
 /// Keeps a snapshot read from the location's cache for this isolate's next redirects.

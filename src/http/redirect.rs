@@ -9,7 +9,7 @@
 
 use super::availability::{self as stock, CartQuery};
 use super::{now_ms, shopper_page, shopper_page_with_head, stats, text_response};
-use crate::domain::availability::{decide, shopper_zip, us_region, Snapshot};
+use crate::domain::availability::{decide, shopper_zip, Snapshot};
 use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
 use crate::domain::record::{
@@ -64,9 +64,9 @@ pub async fn handle(
         let Some(b) = &record.backups else {
             return not_found().into();
         };
-        let (zip, region, country) = stock::shopper(&req);
-        let region = us_region(&region, &country);
-        let known = match shopper_zip(&zip, b.zip.as_deref()) {
+        let shopper = stock::shopper(&req);
+        let region = shopper.region();
+        let known = match shopper_zip(shopper.postal_code(), b.zip.as_deref()) {
             Some(zip) => stock::known(env, ctx, CartQuery::new(&b.lines, zip), now).await,
             None => None,
         };
@@ -192,9 +192,9 @@ fn with_backups_now(
     let Some(b) = &record.backups else {
         return web_sys::Response::from(not_found()).into();
     };
-    let (zip, region, country) = stock::shopper(&req);
-    let region = us_region(&region, &country);
-    let Some(zip) = shopper_zip(&zip, b.zip.as_deref()) else {
+    let shopper = stock::shopper(&req);
+    let region = shopper.region();
+    let Some(zip) = shopper_zip(shopper.postal_code(), b.zip.as_deref()) else {
         let ctx = Context::new(js_ctx);
         return stocked_answer(req, url, env, &ctx, record, now, is_get, region, None).into();
     };
