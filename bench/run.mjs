@@ -27,6 +27,7 @@ import { gzipSync } from 'node:zlib';
 import { ROOT, BIN, ensureDevVars, freePort, startWorker, output } from '../scripts/lib.mjs';
 import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
 import { attribute, profileWorker } from './profile.mjs';
+import { bulkCompare } from './bulk.mjs';
 import { BENCH, BUILD, descendants, directSocket, snapshotBaseline, snapshotWorker } from './workers.mjs';
 import { makeKeyPair, startWalmartStandin } from '../tests/walmart-standin.mjs';
 
@@ -54,6 +55,7 @@ const CFG = {
   profileSeconds: Math.max(1, Math.round(num('BENCH_PROFILE_SECONDS', 8))),
   direct: process.env.BENCH_DIRECT !== '0',
   aa: process.env.BENCH_AA === '1',
+  bulkRounds: Math.round(num('BENCH_BULK_ROUNDS', 3)),
   out: process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(BENCH, 'RESULTS.md'),
 };
 if (CFG.threads > CFG.connections) CFG.threads = CFG.connections;
@@ -342,7 +344,10 @@ async function seedOurs(w) {
   const link = await api(w.url, key, 'POST', '/v1/links', CART);
   const qr2 = await api(w.url, key, 'POST', `/v1/links/${link.id}/qr-codes`, { identifier: 'shelf-talker', name: 'Shelf talker' });
   await expectRedirect(w.url, `/${link.shortId}`, link.targetUrl, w.name);
-  return { key, link, qr: link.qrCode, qr2 };
+  // A link imported with its printed 9-character id, followed in the printed `/w/` form.
+  const imported = await api(w.url, key, 'POST', '/v1/links', { ...CART, shortId: 'c60F1Yf7c' });
+  await expectRedirect(w.url, '/w/c60F1Yf7c', imported.targetUrl, w.name);
+  return { key, link, qr: link.qrCode, qr2, imported };
 }
 
 /** The same record under the same key in the baseline's KV. */
@@ -511,6 +516,7 @@ async function main() {
     { id: 'base', label: 'baseline (plain JS): KV get + 302', url: base.url + rpath, expect: '302', base: true, w: base },
     { id: 'redirect', label: '(a) redirect, existing link (recording on)', url: on.url + rpath, expect: '302', w: on },
     { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
+    { id: 'redirect_imported', label: "(a') redirect, imported id at /w/c60F1Yf7c (recording on)", url: on.url + '/w/c60F1Yf7c', expect: '302', w: on },
     {
       id: 'redirect_backups', label: '(g) redirect, link with backups (a backup swapped in on every visit)',
       url: `${on.url}/${backups.link.shortId}`, expect: '302', w: on, headers: LOCATION_HEADERS,
@@ -520,7 +526,7 @@ async function main() {
     { id: 'qr_cached', label: `(d) QR image, cached (512 px PNG, ${png.length} B)`, url: on.url + qrPath, expect: '200', w: on },
     { id: 'base_qr', label: 'baseline (plain JS): the same PNG, Cache API hit', url: base.url + qrPath, expect: '200', w: base },
     {
-      id: 'qr_uncached', label: '(e) QR render, uncached (PNG, size 64–2048)', url: on.url + qrPath, expect: '200', w: on,
+      id: 'qr_uncached', label: '(e) QR render, uncached (PNG, size 128–2048)', url: on.url + qrPath, expect: '200', w: on,
       lua: 'qr_uncached', env: () => ({ BENCH_QR_PATH: qrPath, BENCH_OFFSET: String(qrOffset) }),
     },
     {
@@ -665,6 +671,13 @@ async function main() {
     }
   }
 
+  // Bulk create, before the profiles start more workers beside these.
+  let bulk = null;
+  if (CFG.bulkRounds > 0 && (only.length === 0 || only.includes('bulk'))) {
+    log(`bulk create: 100 links in one request vs 100 requests one after another, ${CFG.bulkRounds} rounds`);
+    bulk = await bulkCompare(on.url, CART, CFG.bulkRounds);
+  }
+
   // Where the worker's CPU goes: V8's sampling profiler (bench/profile.mjs) on the same
   // sources built with names kept, recording on and off, each under the redirect load above.
   // Within one profile every sample sees the same machine, so the share of recording is not
@@ -792,6 +805,9 @@ async function main() {
     ['Redirect of a link with backups ≥ 0.9× a plain link', hFmt('redirect_backups/redirect'), h('redirect_backups/redirect').median >= 0.9],
     ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
     ['512 px PNG render ≤ 1 ms natively', png512 ? `${(png512.ns / 1e6).toFixed(3)} ms (criterion png_512, ${png512.at.toISOString().slice(0, 16)}Z)` : 'not measured: run `cargo bench --bench qr`', png512 ? png512.ns <= 1e6 : null],
+    ['Bulk create of 100 links ≥ 2× faster than 100 single creates',
+      bulk ? `${bulk.bulkMs.toFixed(0)} ms vs ${bulk.oneMs.toFixed(0)} ms one after another (${(bulk.oneMs / bulk.bulkMs).toFixed(1)}×; median of ${bulk.rounds} rounds)` : 'not measured (BENCH_BULK_ROUNDS=0 or BENCH_ONLY without bulk)',
+      bulk ? bulk.oneMs / bulk.bulkMs >= 2 : null],
     ['Wasm ≤ 400 KiB gzipped', `${(sizes.gz / 1024).toFixed(1)} KiB`, sizes.gz <= 400 * 1024],
     ['Compile + instantiate ≤ 50 ms (Node)', cold.totalMs !== undefined ? `${cold.totalMs.toFixed(1)} ms` : `not measured: ${cold.note}`, cold.totalMs !== undefined ? cold.totalMs <= 50 : null],
   ];
@@ -902,11 +918,12 @@ ${criterion.map((c) => `| ${c.id} | ${fmtNs(c.ns)} | ${c.at.toISOString().slice(
 ${goals.map(([g, m, ok]) => `| ${g} | ${m} | ${ok === null ? '–' : ok ? 'yes' : '**no**'} |`).join('\n')}
 ${warnings.length ? `\n## Warnings\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
 
-  // The robustness section is measured by hand (its commands are in it), not by this script:
-  // kept as it is.
+  // Sections measured by other scripts (their commands are in them) are kept as they are:
+  // QR decode robustness (bench/qr-robustness.mjs), robustness and error size (by hand).
   const previous = existsSync(CFG.out) ? readFileSync(CFG.out, 'utf8') : '';
-  const kept = previous.indexOf('\n## Robustness');
-  writeFileSync(CFG.out, kept >= 0 ? `${md.trimEnd()}\n${previous.slice(kept)}` : md);
+  const marks = ['\n## QR decode robustness\n', '\n## Robustness'].map((m) => previous.indexOf(m)).filter((i) => i >= 0);
+  const kept = marks.length ? Math.min(...marks) : -1;
+  writeFileSync(CFG.out, kept < 0 ? md : `${md.replace(/\n*$/, '')}\n${previous.slice(kept)}`);
   console.log(md);
   log(`wrote ${relative(process.cwd(), CFG.out) || CFG.out}`);
 }

@@ -3,7 +3,7 @@
 //! Run: `cargo bench --bench qr -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use in2carts_edge::domain::qr::{etag, render, Format, Rgb, Style};
+use in2carts_edge::domain::qr::{etag, render, render_png_fixed_scale, Format, Rgb, Style};
 
 const URL: &str = "https://in2carts.com/abc1234?q=01HZX";
 
@@ -21,6 +21,10 @@ fn bench_render(c: &mut Criterion) {
 
     c.bench_function("png_512", |b| {
         b.iter(|| render(black_box(URL), black_box(&plain), Format::Png))
+    });
+    // The previous layout (whole pixels per module, leftover as border), for comparison.
+    c.bench_function("png_512_fixed_scale", |b| {
+        b.iter(|| render_png_fixed_scale(black_box(URL), black_box(&plain)))
     });
     c.bench_function("png_512_palette", |b| {
         b.iter(|| render(black_box(URL), black_box(&coloured), Format::Png))

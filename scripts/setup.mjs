@@ -4,7 +4,7 @@
 //
 //   node scripts/setup.mjs           build + run prerequisites
 //   node scripts/setup.mjs --test    … plus what the tests need (QR decoder, SVG rasterizer,
-//                                    schemathesis in .venv-test/)
+//                                    schemathesis and Pillow in .venv-test/)
 //   node scripts/setup.mjs --bench   … plus the load generator (wrk)
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { ROOT, run, output, ensureDevVars } from './lib.mjs';
 
 /** Schemathesis from PyPI, at this version (its dependencies: tests/schemathesis.requirements.txt). */
 export const SCHEMATHESIS_VERSION = '4.32.5';
+/** Pillow from PyPI, at this version (tests/qr-robustness.requirements.txt): it degrades QR images. */
+export const PILLOW_VERSION = '13.0.0';
 const args = new Set(process.argv.slice(2));
 
 function log(msg) { console.log(`[setup] ${msg}`); }
@@ -34,7 +36,7 @@ function ensureRust() {
   const want = lockedWasmBindgen();
   const have = output('wasm-bindgen', ['--version']) ?? '';
   if (!have.includes(want)) {
-    // `--locked` fails for this CLI (a locked dependency is not on crates.io): see TOOLCHAIN.md.
+    // `--locked` fails for this CLI (one of its locked dependencies is not on crates.io).
     log(`installing wasm-bindgen-cli ${want} (first time only, ~4 min)`);
     run('cargo', ['install', 'wasm-bindgen-cli', '--version', want]);
   }
@@ -68,31 +70,39 @@ function ensureApt(packages) {
 }
 
 /**
- * Schemathesis for tests/schemathesis.test.mjs, in a project-local virtualenv (.venv-test/),
- * from the pinned requirements; reinstalled only when they change.
+ * The tests' Python tools in a project-local virtualenv (.venv-test/), from pinned requirements:
+ * Schemathesis for tests/schemathesis.test.mjs, Pillow for the QR decode-robustness comparison
+ * (tests/qr-robustness.test.mjs). Reinstalled only when a requirements file changes.
  */
-function ensureSchemathesis() {
+function ensureTestVenv() {
   const venv = join(ROOT, '.venv-test');
-  const reqs = join(ROOT, 'tests', 'schemathesis.requirements.txt');
-  const want = readFileSync(reqs, 'utf8');
-  if (!want.includes(`schemathesis==${SCHEMATHESIS_VERSION}\n`)) {
-    throw new Error(`tests/schemathesis.requirements.txt does not pin schemathesis==${SCHEMATHESIS_VERSION}`);
+  const pins = [
+    ['schemathesis.requirements.txt', 'schemathesis', SCHEMATHESIS_VERSION],
+    ['qr-robustness.requirements.txt', 'pillow', PILLOW_VERSION],
+  ];
+  const hash = createHash('sha256');
+  for (const [file, name, version] of pins) {
+    const want = readFileSync(join(ROOT, 'tests', file), 'utf8');
+    if (!want.includes(`${name}==${version}\n`)) throw new Error(`tests/${file} does not pin ${name}==${version}`);
+    hash.update(file).update('\0').update(want).update('\0');
   }
   const stamp = join(venv, '.requirements.sha256');
-  const digest = createHash('sha256').update(want).digest('hex');
+  const digest = hash.digest('hex');
   const st = join(venv, 'bin', 'st');
   if (existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
   if (!existsSync(join(venv, 'bin', 'python'))) {
     const python = ['python3.11', 'python3'].find((p) => output(p, ['--version']) !== null);
-    if (!python) throw new Error('python3 is needed to install schemathesis');
+    if (!python) throw new Error('python3 is needed to install schemathesis and Pillow');
     log(`creating .venv-test with ${python}`);
     run(python, ['-m', 'venv', venv]);
   }
-  log(`installing schemathesis ${SCHEMATHESIS_VERSION} into .venv-test (PyPI, pinned)`);
+  log(`installing schemathesis ${SCHEMATHESIS_VERSION} and Pillow ${PILLOW_VERSION} into .venv-test (PyPI, pinned)`);
   run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
-    '--no-input', '-r', reqs]);
+    '--no-input', ...pins.flatMap(([file]) => ['-r', join(ROOT, 'tests', file)])]);
   const have = output(st, ['--version']) ?? '';
   if (!have.includes(SCHEMATHESIS_VERSION)) throw new Error(`.venv-test/bin/st reports ${have || 'nothing'}`);
+  const pil = output(join(venv, 'bin', 'python'), ['-c', 'import PIL; print(PIL.__version__)']) ?? '';
+  if (pil.trim() !== PILLOW_VERSION) throw new Error(`.venv-test has Pillow ${pil.trim() || 'missing'}`);
   writeFileSync(stamp, digest);
 }
 
@@ -111,7 +121,7 @@ ensureDevVars();
 if (args.has('--test')) {
   // zbarimg: a QR decoder nobody here wrote; rsvg-convert rasterizes our SVGs for it.
   ensureApt([['zbar-tools', 'zbarimg'], ['librsvg2-bin', 'rsvg-convert']]);
-  ensureSchemathesis();
+  ensureTestVenv();
 }
 if (args.has('--bench')) {
   ensureApt([['wrk', 'wrk']]);

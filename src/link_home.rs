@@ -143,6 +143,12 @@ impl DurableObject for LinkHome {
                 self.put_record(&json)?;
                 Response::ok(json)
             }
+            // Gives the short id back: a create that claimed it could not finish.
+            (Method::Delete, "/record") => {
+                self.sql().exec("DELETE FROM record", None)?;
+                self.sql().exec("DELETE FROM qr", None)?;
+                Response::ok("ok")
+            }
             // Claims this object's name (a printed identifier) for `owner`: 200 when it is free
             // or already the owner's, 409 when another owner holds it.
             (Method::Put, "/claim") => {

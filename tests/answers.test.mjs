@@ -36,7 +36,7 @@ describe('idempotent replays', () => {
     assert.equal(p2.text, p1.text);
     assert.equal(p2.headers.get('location'), null);
     assert.equal(p2.headers.get('content-type'), 'application/json');
-    const qr = { headers: { 'idempotency-key': 'replay-qr-0001' }, body: { name: 'Shelf' } };
+    const qr = { headers: { 'idempotency-key': 'replay-qr-0001' }, body: { identifier: 'shelf-1', name: 'Shelf' } };
     const q1 = await w.api('POST', `/v1/links/${id}/qr-codes`, qr);
     const q2 = await w.api('POST', `/v1/links/${id}/qr-codes`, qr);
     assert.deepEqual([q1.status, q2.status], [201, 201]);
@@ -70,11 +70,12 @@ describe('error size', () => {
   });
 
   it('an unknown field names the field it resembles, not the whole list', async () => {
-    const r = await w.api('POST', '/v1/links', { body: walmartCart({ tracking: { utm_source: 'ig', colour: 'red' } }) });
+    const r = await w.api('POST', '/v1/links', { body: walmartCart({ tracking: { utm: { utm_source: 'ig', Medium: 'email' }, colour: 'red' } }) });
     assert.equal(r.status, 400);
     assert.deepEqual(r.body.error.details.sort((a, b) => a.key.localeCompare(b.key)), [
       { key: 'tracking.colour', code: 'unknown_field', message: "Unknown field 'colour'" },
-      { key: 'tracking.utm_source', code: 'unknown_field', message: "Unknown field 'utm_source'; did you mean 'utmSource'?" },
+      { key: 'tracking.utm.Medium', code: 'unknown_field', message: "Unknown field 'Medium'; did you mean 'medium'?" },
+      { key: 'tracking.utm.utm_source', code: 'unknown_field', message: "Unknown field 'utm_source'" },
     ]);
     const link = await w.api('POST', '/v1/links', { body: walmartCart() });
     const p = await w.api('PATCH', `/v1/links/${link.body.data.id}`, { body: { Name: 'x' } });

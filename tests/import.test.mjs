@@ -84,20 +84,19 @@ describe('npm run import', () => {
     );
     assert.equal(await projectLinkCount('proj_import', key), 316);
 
-    // Every printed address answers the right cart.
-    for (const i of [0, 1, 42, 99, 150, 222, 315]) {
+    // Every printed address answers the right cart (HEAD: looked at, not counted).
+    for (let i = 0; i < 316; i += 1) {
       const cart = `https://www.walmart.com/sc/cart/addToCart?items=${100000000 + i}_${1 + (i % 3)}`;
-      for (const path of [`/${oldId(i)}`, `/w/${oldId(i)}`]) {
-        const v = await w.visit(path);
+      const paths = [`/${oldId(i)}`, `/w/${oldId(i)}`];
+      if (i % 10 === 0) paths.push(`/qr/display-${i}`);
+      for (const path of paths) {
+        const v = await w.visit(path, { method: 'HEAD' });
         assert.equal(v.status, 302, path);
         assert.equal(v.headers.get('location'), cart, path);
       }
     }
-    for (const i of [0, 10, 150, 310]) {
-      const v = await w.visit(`/qr/display-${i}`, { headers: { 'user-agent': PHONE } });
-      assert.equal(v.status, 302, `display-${i}`);
-      assert.equal(v.headers.get('location'), `https://www.walmart.com/sc/cart/addToCart?items=${100000000 + i}_${1 + (i % 3)}`);
-    }
+    const scan = await w.visit('/qr/display-150', { headers: { 'user-agent': PHONE } });
+    assert.equal(scan.status, 302);
 
     // A scan through /qr/{identifier} is a QR scan of that code in the link's stats.
     const list = await w.api('GET', '/v1/links?projectId=proj_import&limit=100', { key });

@@ -1,11 +1,12 @@
-// QR images that scan (decoded with zbarimg, a decoder nobody here wrote), caching,
-// named QR codes and scan attribution.
+// QR images that scan (decoded with zbarimg, a decoder nobody here wrote), fill their size with
+// the requested quiet zone, caching, named QR codes and scan attribution.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { useWorker, walmartCart, pathOf } from './harness.mjs';
 
 const w = useWorker();
@@ -23,6 +24,104 @@ function decode(bytes, ext) {
   }
   const out = execFileSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return out.replace(/\n$/, '');
+}
+
+/** Reads a served PNG (1-bit, two-colour palette, filter None or Up): { w, h, grey } with grey 0 = dark. */
+function readPng(bytes) {
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  let pos = 8;
+  let w, h, palette;
+  const idat = [];
+  while (pos < bytes.length) {
+    const len = bytes.readUInt32BE(pos);
+    const kind = bytes.toString('latin1', pos + 4, pos + 8);
+    const data = bytes.subarray(pos + 8, pos + 8 + len);
+    if (kind === 'IHDR') {
+      [w, h] = [data.readUInt32BE(0), data.readUInt32BE(4)];
+      assert.deepEqual([data[8], data[9]], [1, 3], '1 bit per pixel, palette');
+    } else if (kind === 'PLTE') palette = data;
+    else if (kind === 'IDAT') idat.push(data);
+    pos += 12 + len;
+  }
+  const lum = (i) => 0.299 * palette[3 * i] + 0.587 * palette[3 * i + 1] + 0.114 * palette[3 * i + 2];
+  const dark = lum(1) < lum(0) ? 1 : 0;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = Math.ceil(w / 8) + 1;
+  assert.equal(raw.length, stride * h);
+  const grey = new Uint8Array(w * h);
+  let above = Buffer.alloc(stride - 1);
+  for (let y = 0; y < h; y++) {
+    const filter = raw[y * stride];
+    let line = raw.subarray(y * stride + 1, (y + 1) * stride);
+    assert.ok(filter === 0 || filter === 2, `filter type ${filter}`);
+    if (filter === 2) line = Buffer.from(line.map((b, i) => (b + above[i]) & 0xff)); // Up
+    for (let x = 0; x < w; x++) {
+      const bit = (line[x >> 3] >> (7 - (x & 7))) & 1;
+      grey[y * w + x] = bit === dark ? 0 : 255;
+    }
+    above = line;
+  }
+  return { w, h, grey };
+}
+
+const CRC = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** An 8-bit greyscale PNG of `grey` (w × h). */
+function greyPng({ w, h, grey }) {
+  const chunk = (kind, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(kind, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])));
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth; colour type 0 (grey), no interlace
+  const raw = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y++) raw.set(grey.subarray(y * w, (y + 1) * w), y * (w + 1) + 1);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Half the size: each pixel the average of a 2 × 2 block, as an image shown or printed smaller. */
+function halve({ w, h, grey }) {
+  const [hw, hh] = [w >> 1, h >> 1];
+  const out = new Uint8Array(hw * hh);
+  for (let y = 0; y < hh; y++) {
+    for (let x = 0; x < hw; x++) {
+      const at = (dx, dy) => grey[(2 * y + dy) * w + 2 * x + dx];
+      out[y * hw + x] = Math.round((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4);
+    }
+  }
+  return { w: hw, h: hh, grey: out };
+}
+
+/**
+ * The light border around the code on each side, in pixels, and the module width: the top-left
+ * finder pattern's top edge is 7 modules of dark.
+ */
+function borders({ w, h, grey }) {
+  const dark = (x, y) => grey[y * w + x] === 0;
+  const rowDark = (y) => { for (let x = 0; x < w; x++) if (dark(x, y)) return true; return false; };
+  const colDark = (x) => { for (let y = 0; y < h; y++) if (dark(x, y)) return true; return false; };
+  let top = 0; while (!rowDark(top)) top++;
+  let bottom = 0; while (!rowDark(h - 1 - bottom)) bottom++;
+  let left = 0; while (!colDark(left)) left++;
+  let right = 0; while (!colDark(w - 1 - right)) right++;
+  let run = 0; while (dark(left + run, top)) run++;
+  return { top, bottom, left, right, module: run / 7 };
 }
 
 async function image(path, headers = {}) {
@@ -122,6 +221,78 @@ describe('QR images', () => {
     const { res, bytes } = await image(`${base}?size=${'0'.repeat(29)}256`);
     assert.equal(res.status, 200);
     assert.equal(bytes.readUInt32BE(16), 256);
+  });
+
+  it('the code fills the PNG: the border is the quiet zone asked for, within a module, at every size and EC level', async () => {
+    const base = pathOf(link.qrCode.imageUrl);
+    const smallest = {};
+    for (const margin of [0, 1, 4, 16]) {
+      for (const ec of ['L', 'M', 'Q', 'H']) {
+        const r = await w.api('GET', `${base}?size=64&ec=${ec}&margin=${margin}`, { key: '' });
+        if (r.status === 200) {
+          smallest[`${ec}${margin}`] = 64;
+          continue;
+        }
+        assert.equal(r.status, 400, `${ec} ${margin}`);
+        const m = r.body.error.details[0].message.match(/use size (\d+) or more/);
+        assert.ok(m, r.body.error.details[0].message);
+        smallest[`${ec}${margin}`] = Number(m[1]);
+      }
+    }
+    const sizes = { 0: [128, 301], 1: [160], 4: [96, 100, 128, 150, 160, 200, 256, 333, 512, 1000], 16: [160, 256, 700] };
+    let measured = 0;
+    for (const [margin, list] of Object.entries(sizes)) {
+      for (const ec of ['L', 'M', 'Q', 'H']) {
+        for (const size of list) {
+          const least = smallest[`${ec}${margin}`];
+          const { res, bytes } = await image(`${base}?size=${size}&ec=${ec}&margin=${margin}`);
+          if (size < least) {
+            assert.equal(res.status, 400, `size ${size} ec ${ec} margin ${margin} is under ${least}`);
+            continue;
+          }
+          assert.equal(res.status, 200, `size ${size} ec ${ec} margin ${margin}`);
+          const img = readPng(bytes);
+          assert.deepEqual([img.w, img.h], [size, size]);
+          const b = borders(img);
+          assert.ok(b.module >= 2, `${size}/${ec}/${margin}: ${b.module} px per module`);
+          for (const side of ['top', 'bottom', 'left', 'right']) {
+            const modules = b[side] / b.module;
+            assert.ok(Math.abs(modules - Number(margin)) <= 1,
+              `size ${size} ec ${ec} margin ${margin}: ${side} border ${b[side]} px = ${modules.toFixed(2)} modules`);
+          }
+          measured++;
+        }
+      }
+    }
+    assert.ok(measured >= 50, `${measured} images measured`);
+  });
+
+  it('still decodes after a 50 % downscale at 160 px and EC Q', async () => {
+    const { bytes } = await image(`${pathOf(link.qrCode.imageUrl)}?size=160&ec=Q`);
+    const half = halve(readPng(bytes));
+    assert.equal(half.w, 80);
+    assert.equal(decode(greyPng(half), 'png'), link.qrCode.encodedUrl);
+  });
+
+  it('refuses a size under 2 px per module with a 400 that names the smallest size that works', async () => {
+    const base = pathOf(link.qrCode.imageUrl);
+    const r = await w.api('GET', `${base}?size=64&ec=H`, { key: '' });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error.code, 'validation_failed');
+    assert.equal(r.body.error.details.length, 1);
+    const d = r.body.error.details[0];
+    assert.equal(d.key, 'size');
+    assert.equal(d.code, 'invalid_option');
+    const least = Number(d.message.match(/use size (\d+) or more/)[1]);
+    assert.ok(least > 64 && least <= 418, d.message);
+    const below = await w.api('GET', `${base}?size=${least - 1}&ec=H`, { key: '' });
+    assert.equal(below.status, 400);
+    assert.equal(below.body.error.details[0].key, 'size');
+    const { res, bytes } = await image(`${base}?size=${least}&ec=H`);
+    assert.equal(res.status, 200);
+    assert.equal(decode(bytes, 'png'), link.qrCode.encodedUrl);
+    // A quiet zone of 0 needs fewer pixels.
+    assert.equal((await image(`${base}?size=${least - 16}&ec=H&margin=0`)).res.status, 200);
   });
 
   it('404 for unknown QR ids', async () => {
@@ -250,6 +421,23 @@ describe('named QR codes and attribution', () => {
     const r = await w.api('POST', `/v1/links/${id}/qr-codes`, { body: { identifier: 'code-50', name: 'One too many' }, key });
     assert.equal(r.status, 409, r.text);
     assert.equal(r.body.error.code, 'limit_reached');
+  });
+
+  it('refuses a saved style too small for its code, naming the smallest size that works', async () => {
+    let r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { identifier: 'tiny-one', name: 'Tiny', style: { size: 64, ec: 'H' } } });
+    assert.equal(r.status, 400, r.text);
+    assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [['style.size', 'invalid_style']]);
+    const least = Number(r.body.error.details[0].message.match(/use size (\d+) or more/)[1]);
+    r = await w.api('POST', `/v1/links/${link.id}/qr-codes`, { body: { identifier: 'small-one', name: 'Small', style: { size: least, ec: 'H' } } });
+    assert.equal(r.status, 201, r.text);
+    const { bytes } = await image(pathOf(r.body.data.imageUrl));
+    assert.equal(bytes.readUInt32BE(16), least);
+    assert.equal(decode(bytes, 'png'), r.body.data.encodedUrl);
+
+    r = await w.api('POST', '/v1/links', { body: walmartCart({ defaultQrCode: { style: { size: 64, ec: 'H' } } }) });
+    assert.equal(r.status, 400, r.text);
+    assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [['defaultQrCode.style.size', 'invalid_style']]);
+    assert.match(r.body.error.details[0].message, /use size \d+ or more/);
   });
 
   it('defaultQrCode sets the default code name and style', async () => {

@@ -35,7 +35,7 @@ function createWithHost(host, body) {
 async function refused(field, url, host) {
   const body = custom({ [field]: url });
   const r = host ? await createWithHost(host, body) : await w.api('POST', '/v1/links', { body });
-  assert.equal(r.status, 400, `${field} ${url}: ${r.text}`);
+  assert.equal(r.status, 422, `${field} ${url}: ${r.text}`);
   assert.deepEqual(r.body.error.details.map((d) => [d.key, d.code]), [[field, 'redirect_loop']], `${field} ${url}`);
 }
 
@@ -98,7 +98,7 @@ describe('destinations that are this service', () => {
     assert.equal(ok.body.data.shortLink, `https://go.in2carts.example/${ok.body.data.shortId}`);
     for (const customUrl of ['http://[::1]:8787/x', 'https://in2carts-edge.acme.workers.dev/']) {
       const p = await w.api('PATCH', `/v1/links/${ok.body.data.id}`, { body: { customUrl } });
-      assert.equal(p.status, 400, p.text);
+      assert.equal(p.status, 422, p.text);
       assert.deepEqual(p.body.error.details.map((d) => [d.key, d.code]), [['customUrl', 'redirect_loop']]);
     }
     const v = await w.visit(`/${ok.body.data.shortId}`);

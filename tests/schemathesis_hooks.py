@@ -8,7 +8,7 @@
 - One more check, `positive_rejections_are_cross_field_rules`: a request that the document
   says is valid may only be refused with a 400 for a shape check that JSON Schema cannot state
   and that the document names in prose (an id listed twice as a string and as a number,
-  mutually exclusive fields, expiresAt before startsAt, QR colours that do not scan, …).
+  mutually exclusive fields, expiresAt before startsAt, QR colours that do not scan, a QR size too small for its code, …).
   Business rules answer 422, never 400. Where a 400 can happen, tests/schemathesis.toml lets
   `positive_data_acceptance` accept it, and this check decides whether the 400 was fair.
 """
@@ -63,6 +63,13 @@ _QR_CONTRAST = lambda d: (  # noqa: E731
     and d.get("code") == "invalid_style"
     and ("contrast" in d.get("message", "") or "darker" in d.get("message", ""))
 )
+# A size too small for the code of the URL it encodes (under 2 px per module): the module count
+# depends on that URL, which no schema can know.
+_QR_SIZE = lambda d: (  # noqa: E731
+    str(d.get("key", "")).endswith("size")
+    and d.get("code") == "invalid_style"
+    and "pixels per module" in d.get("message", "")
+)
 CROSS_FIELD_RULES = {
     ("POST", "/v1/links"): [
         _code("duplicate"),  # a backup, tag, UPC or product id listed twice ("1" and 1 are one id)
@@ -70,11 +77,14 @@ CROSS_FIELD_RULES = {
         _is("options.expiresAt", "out_of_range"),  # expiresAt must be after startsAt
         _ends("metadata", "too_large"),  # at most 4 KiB serialized (link and default QR code)
         _QR_CONTRAST,  # fg darker than bg, contrast at least 3:1
+        _QR_SIZE,  # at least 2 px per module for the code's URL
         _code("redirect_loop", "host_not_allowed"),  # destinations checked against hosts
         _is("customUrl", "too_long"),  # over 2,048 characters once normalised (percent-encoded)
         _is("fallbackUrl", "too_long"),
+        _is("options.instacart.partnerLinkbackUrl", "too_long"),
+        _ends("imageUrl", "too_long"),
     ],
-    ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _is("metadata", "too_large")],
+    ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _QR_SIZE, _is("metadata", "too_large")],
     ("GET", "/v1/links/{linkId}/stats"): [
         _is("to", "out_of_range"),  # to must be after from; the range ends by 9999-12-31T23:00Z
         _is("from", "out_of_range"),  # the range ends by 9999-12-31T23:00Z

@@ -400,13 +400,17 @@ pub fn content_type(format: Format) -> &'static str {
     }
 }
 
+/// The renderer's version, part of every [`etag`] (and of the image cache's
+/// keys): bump it whenever the output bytes for the same inputs change.
+/// `q2`: PNG modules fill the requested size (`q1` padded the leftover as border).
+pub const RENDERER_VERSION: &str = "q2";
+
 /// Strong ETag for the image [`render`] makes of `(data, style, format)`:
-/// `"q1-<16 hex digits>"`, quotes included, from SHA-256 of a canonical,
-/// unambiguous serialisation. `q1` is the renderer version: bump it whenever
-/// the output bytes for the same inputs change.
+/// `"q2-<16 hex digits>"`, quotes included, from SHA-256 of a canonical,
+/// unambiguous serialisation that starts with [`RENDERER_VERSION`].
 pub fn etag(data: &str, style: &Style, format: Format) -> String {
     let header = format!(
-        "q1\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        "{RENDERER_VERSION}\n{}\n{}\n{}\n{}\n{}\n{}\n",
         format.as_str(),
         style.size,
         style.margin,
@@ -420,7 +424,9 @@ pub fn etag(data: &str, style: &Style, format: Format) -> String {
     hasher.update(data.as_bytes());
     let digest = hasher.finalize();
     let mut out = String::with_capacity(22);
-    out.push_str("\"q1-");
+    out.push('"');
+    out.push_str(RENDERER_VERSION);
+    out.push('-');
     for b in digest.iter().take(8) {
         let _ = write!(out, "{b:02x}");
     }
@@ -431,13 +437,18 @@ pub fn etag(data: &str, style: &Style, format: Format) -> String {
 /// Renders `data` (a URL) as PNG bytes or SVG text bytes.
 ///
 /// The image is `style.size` pixels square, quiet zone (`style.margin`
-/// modules each side) included. Each module is
-/// `floor(size / (modules + 2 * margin))` pixels (at least 1); pixels left
-/// over are split evenly as extra background around the code, so it stays
-/// centred. When even 1 pixel per module does not fit (long data at a small
-/// size), the image is drawn at 1 pixel per module and comes out *larger*
-/// than requested, `modules + 2 * margin` pixels square, rather than an
-/// unscannable one. The SVG uses the same outer dimension.
+/// modules each side) included, and the code with its quiet zone fills it:
+/// the `modules + 2 * margin` cells per side share the image's pixels, each
+/// `floor(size / cells)` or one more, the wider ones spread evenly, so module
+/// edges fall on whole pixels and the quiet zone is `margin` modules wide, to
+/// the pixel; or, with modules of at most 4 px whose leftover fits in the
+/// quiet zone, all modules one width and the quiet zone within a module of
+/// `margin` (see [`Layout::new`]). When even 1 pixel per module does
+/// not fit (long data at a small size), the image is drawn at 1 pixel per
+/// module and comes out *larger* than requested, `cells` pixels square,
+/// rather than an unscannable one. The SVG has the same outer dimension, in
+/// exact module units. [`size_problem`] tells whether a style gives every
+/// module at least [`MIN_MODULE_PX`] pixels, as served images must.
 ///
 /// `render` never fails on a style: it clamps an out-of-range `size` into
 /// `MIN_SIZE..=MAX_SIZE` and `margin` to `MAX_MARGIN` (call
@@ -454,6 +465,74 @@ pub fn render(data: &str, style: &Style, format: Format) -> Result<Vec<u8>, Rend
     Ok(match format {
         Format::Png => encode_png(&matrix, &layout, style.fg, style.bg),
         Format::Svg => encode_svg(&matrix, &layout, style.fg, style.bg).into_bytes(),
+    })
+}
+
+/// The PNG of the previous renderer (`q1`), kept to measure the current one
+/// against it (the decode-robustness comparison and `benches/qr.rs`); nothing
+/// serves it, and it is not built for Wasm. Each module is
+/// `floor(size / cells)` pixels and the leftover is extra border, split
+/// around the code: at 128 px and EC H a short link's code spans 74 px.
+///
+/// # Errors
+///
+/// As [`render`].
+#[doc(hidden)]
+#[cfg(not(target_arch = "wasm32"))]
+pub fn render_png_fixed_scale(data: &str, style: &Style) -> Result<Vec<u8>, RenderError> {
+    let matrix = Matrix::encode(data, style.ec)?;
+    let layout = Layout::fixed_scale(matrix.width, style);
+    Ok(encode_png(&matrix, &layout, style.fg, style.bg))
+}
+
+/// Fewest pixels any module of a served PNG may get: below 2, a code is at
+/// the mercy of every resampling between the file and the camera.
+pub const MIN_MODULE_PX: u32 = 2;
+
+/// Modules per side of the QR code of `data` at `ec` (21 at version 1 …
+/// 177 at version 40), from the encoder's choice of version, without
+/// drawing the code.
+///
+/// # Errors
+///
+/// [`RenderError::DataTooLong`] when `data` does not fit in a QR code.
+pub fn module_count(data: &str, ec: EcLevel) -> Result<u32, RenderError> {
+    if data.len() > MAX_DATA_BYTES {
+        return Err(RenderError::DataTooLong);
+    }
+    let bits = qrcode::bits::encode_auto(data.as_bytes(), ec.to_qrcode())
+        .map_err(|_| RenderError::DataTooLong)?;
+    u32::try_from(bits.version().width()).map_err(|_| RenderError::DataTooLong)
+}
+
+/// Smallest `size` that gives each of the `modules + 2 * margin` cells of a
+/// code at least [`MIN_MODULE_PX`] pixels (and at least [`MIN_SIZE`]). At
+/// most 2 × (177 + 32) = 418, so always within [`MAX_SIZE`].
+pub fn smallest_size(modules: u32, margin: u32) -> u32 {
+    let cells = modules.saturating_add(margin.min(MAX_MARGIN).saturating_mul(2));
+    cells.saturating_mul(MIN_MODULE_PX).max(MIN_SIZE)
+}
+
+/// The problem, at key `"size"`, when `style` would give the code of `data`
+/// fewer than [`MIN_MODULE_PX`] pixels per module; its message names the
+/// smallest size that works for this data, EC level and margin. `None` when
+/// the style fits, and when `data` does not fit in a QR code at all (that is
+/// [`render`]'s error to report).
+pub fn size_problem(data: &str, style: &Style) -> Option<StyleProblem> {
+    let modules = module_count(data, style.ec).ok()?;
+    let least = smallest_size(modules, style.margin);
+    (style.size < least).then(|| {
+        StyleProblem::new(
+            "size",
+            format!(
+                "size {} leaves this QR code under {MIN_MODULE_PX} pixels per module \
+                 ({modules} modules at ec {}, plus {} of quiet zone on each side): \
+                 use size {least} or more, or a lower ec or margin",
+                style.size,
+                style.ec.as_char(),
+                style.margin.min(MAX_MARGIN),
+            ),
+        )
     })
 }
 
@@ -503,45 +582,180 @@ impl Matrix {
     }
 }
 
-/// Pixel geometry of the image. All values are small (modules ≤ 177,
-/// margin ≤ 16, size ≤ 2048), so `u32` arithmetic cannot overflow.
+/// Widest module that [`Layout::even_modules`] gives one width: up to 4 px
+/// a 1-pixel step is a quarter of a module or more, and costs decodes; with
+/// wider modules it is noise, and one width for all of them can cost more
+/// (zbar misses more JPEG-compressed 512 px codes drawn with 14 px modules
+/// than with a mix of 13 and 14: bench/RESULTS.md's figures were measured
+/// with this limit).
+const EVEN_MODULES_MAX_PX: u32 = 4;
+
+/// Pixel geometry of the image: the code and its quiet zone are a grid of
+/// `cells = modules + 2 * margin` cells per side, and cell `i` covers pixels
+/// `edges[i]..edges[i + 1]`, across and down alike. All values are small
+/// (modules ≤ 177, margin ≤ 16, image ≤ 2048), so `u32` arithmetic cannot
+/// overflow.
 #[derive(Debug, PartialEq, Eq)]
 struct Layout {
     /// Modules per side of the code itself, quiet zone excluded.
     modules: u32,
     /// Quiet zone in modules.
     margin: u32,
-    /// Pixels per module.
-    scale: u32,
     /// Image width and height in pixels.
     image: u32,
-    /// Pixel coordinate (x and y) where the first code module starts.
-    origin: u32,
+    /// `cells + 1` increasing pixel positions: where each cell starts, then
+    /// where the last one ends.
+    edges: Vec<u32>,
 }
 
 impl Layout {
+    /// The grid fills the image. When the pixels left over by whole-pixel
+    /// modules fit in the quiet zone with at most a module more (or half a
+    /// module less) on each side, the modules are all `floor` or all `ceil` of
+    /// `image / cells` pixels and the quiet zone takes the difference (see
+    /// [`Layout::even_modules`]). Otherwise cell `i` starts at
+    /// `floor((i * image + phase) / cells)`: every edge a whole pixel, the
+    /// first 0 and the last `image`, each cell `floor(image / cells)` pixels
+    /// or one more, and the wider cells spread evenly, as a line-drawing
+    /// algorithm spreads its steps; any `k` consecutive cells are within a
+    /// pixel of `k * image / cells`, so the quiet zone is `margin` modules
+    /// to the pixel.
+    ///
+    /// The phase (`0..cells`) only chooses where the wider cells fall. It is
+    /// the one whose finder patterns look most like the rest of the code (see
+    /// [`finder_distortion`]), the centred one (`cells / 2`, rounding to the
+    /// nearest pixel) among equals. With the phase fixed, a wider cell can
+    /// fall just outside all three finder patterns at once, leaving them
+    /// narrower than the code's pitch, and zbar then misses the code at some
+    /// sizes (such as 96 px at EC H for a 37-module code).
     fn new(modules: u32, style: &Style) -> Layout {
         let size = style.size.clamp(MIN_SIZE, MAX_SIZE);
         let margin = style.margin.min(MAX_MARGIN);
-        let total = modules + 2 * margin;
-        let scale = (size / total.max(1)).max(1);
-        let drawn = total * scale;
-        let image = size.max(drawn);
-        let pad = (image - drawn) / 2;
+        let cells = (modules + 2 * margin).max(1);
+        let image = size.max(cells);
+        if let Some(layout) = Layout::even_modules(modules, margin, image) {
+            return layout;
+        }
+        let edge = |phase: u32, i: u32| (i * image + phase) / cells;
+        let pitch = f64::from(image) / f64::from(cells);
+        // The finder patterns' cells, across and down: the top-left pattern is
+        // on the first span both ways, the top-right and bottom-left mix them.
+        let spans = [margin, (margin + modules).saturating_sub(7)];
+        let distortion = |phase: u32| {
+            spans
+                .iter()
+                .map(|&start| finder_distortion(|i| edge(phase, start + i), pitch))
+                .fold(0.0, f64::max)
+        };
+        let centred = cells / 2;
+        let mut best = (centred, distortion(centred));
+        if !image.is_multiple_of(cells) {
+            for phase in 0..cells {
+                let d = distortion(phase);
+                let closer = phase.abs_diff(centred) < best.0.abs_diff(centred);
+                if d < best.1 || (d == best.1 && closer) {
+                    best = (phase, d);
+                }
+            }
+        }
+        let edges = (0..=cells).map(|i| edge(best.0, i)).collect();
         Layout {
             modules,
             margin,
-            scale,
             image,
-            origin: pad + margin * scale,
+            edges,
         }
     }
 
-    /// Module row shown at pixel row `y`, if `y` falls on the code.
-    fn module_at(&self, y: u32) -> Option<u32> {
-        let m = y.checked_sub(self.origin)? / self.scale.max(1);
-        (m < self.modules).then_some(m)
+    /// Modules of one width, `floor` or `ceil` of `image / cells` (the wider
+    /// when both fit), when the quiet zone is then no more than half a module
+    /// narrower and no more than a module wider than `margin` modules on
+    /// either side: a handful of 1-pixel
+    /// steps across the code costs more decodes after a downscale than that
+    /// border does (bench/RESULTS.md: at 128 px and EC Q, 5 of 41 cells
+    /// wider). The quiet zone's own cells share its pixels evenly. Not with
+    /// `margin` 0 (no quiet zone is added where none was asked for), nor for
+    /// modules wider than [`EVEN_MODULES_MAX_PX`].
+    fn even_modules(modules: u32, margin: u32, image: u32) -> Option<Layout> {
+        let cells = modules + 2 * margin;
+        if margin == 0 {
+            return None;
+        }
+        let fits = |px: u32| {
+            let code = modules.checked_mul(px)?;
+            let spare = image.checked_sub(code)?;
+            let (before, after) = (spare / 2, spare.div_ceil(2));
+            let want = margin * px;
+            // At most half a module less on either side, at most one more.
+            let ok = 2 * before + px >= 2 * want && after <= want + px;
+            (ok && (1..=EVEN_MODULES_MAX_PX).contains(&px)).then_some((px, before))
+        };
+        let (px, before) = fits(image.div_ceil(cells)).or_else(|| fits(image / cells))?;
+        let after = image - before - modules * px;
+        let mut edges = Vec::with_capacity(cells as usize + 1);
+        edges.extend((0..margin).map(|i| i * before / margin));
+        edges.extend((0..=modules).map(|j| before + j * px));
+        edges.extend((1..=margin).map(|i| before + modules * px + i * after / margin));
+        Some(Layout {
+            modules,
+            margin,
+            image,
+            edges,
+        })
     }
+
+    /// The previous geometry (see [`render_png_fixed_scale`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn fixed_scale(modules: u32, style: &Style) -> Layout {
+        let size = style.size.clamp(MIN_SIZE, MAX_SIZE);
+        let margin = style.margin.min(MAX_MARGIN);
+        let cells = (modules + 2 * margin).max(1);
+        let scale = (size / cells).max(1);
+        let image = size.max(cells * scale);
+        let pad = (image - cells * scale) / 2;
+        let edges = (0..=cells).map(|i| pad + i * scale).collect();
+        Layout {
+            modules,
+            margin,
+            image,
+            edges,
+        }
+    }
+
+    /// Where cell `i` starts (or, for `i == cells`, where the grid ends).
+    fn edge(&self, i: u32) -> u32 {
+        self.edges.get(i as usize).copied().unwrap_or(self.image)
+    }
+
+    /// Pixel span of `len` cells from cell `from`, as (start, width).
+    fn span(&self, from: u32, len: u32) -> (u32, u32) {
+        let start = self.edge(from);
+        (start, self.edge(from + len).saturating_sub(start))
+    }
+}
+
+/// How far a finder pattern drawn with cell edges `edge(0..=7)` is from what
+/// a reader expects, in modules: the larger of how far one of its runs is
+/// from its 1:1:3:1:1 share of the pattern (which is how readers find it),
+/// and how far the pattern's width is from 7 modules of the code's `pitch`
+/// (readers take the code's module size and version from the patterns).
+fn finder_distortion(edge: impl Fn(u32) -> u32, pitch: f64) -> f64 {
+    let px = |a: u32, b: u32| f64::from(edge(b).saturating_sub(edge(a)));
+    let width = px(0, 7);
+    let module = width / 7.0;
+    if module <= 0.0 || pitch <= 0.0 {
+        return 0.0;
+    }
+    [
+        (0, 1, 1.0),
+        (1, 2, 1.0),
+        (2, 5, 3.0),
+        (5, 6, 1.0),
+        (6, 7, 1.0),
+    ]
+    .iter()
+    .map(|&(a, b, share)| (px(a, b) / module - share).abs())
+    .fold((width - 7.0 * pitch).abs() / pitch, f64::max)
 }
 
 // ---------------------------------------------------------------- PNG
@@ -604,7 +818,7 @@ fn set_bits(row: &mut [u8], from: u32, len: u32) {
     }
 }
 
-/// 1 bit per pixel, no interlace, every scanline with filter type 0, and a
+/// 1 bit per pixel, no interlace, scanlines with filter type 0 (or 2 for a repeat), and a
 /// two-entry palette: index 0 = bg, 1 = fg. Black on white uses the palette
 /// too: a greyscale image would save the 18-byte `PLTE` chunk, but its light
 /// background is then all 1-bits, which compresses worse than the palette's
@@ -614,27 +828,50 @@ fn encode_png(matrix: &Matrix, layout: &Layout, fg: Rgb, bg: Rgb) -> Vec<u8> {
     let row_bytes = width.div_ceil(8) as usize;
 
     // Pixel rows are identical within a module row: build each module row's
-    // scanline once, then repeat it `scale` times.
+    // scanline once, then repeat it for each pixel row of that cell.
     let blank = vec![0u8; row_bytes];
     let module_rows: Vec<Vec<u8>> = (0..matrix.width)
         .map(|my| {
             let mut row = blank.clone();
             for (mx, len) in matrix.runs(my) {
-                let from = layout.origin + mx * layout.scale;
-                set_bits(&mut row, from, len * layout.scale);
+                let (from, px) = layout.span(layout.margin + mx, len);
+                set_bits(&mut row, from, px);
             }
             row
         })
         .collect();
 
-    let mut raw = Vec::with_capacity((row_bytes + 1) * width as usize);
-    for y in 0..width {
-        let row = layout
-            .module_at(y)
+    // Which scanline each band of pixel rows shows, top to bottom.
+    let cells = layout.modules + 2 * layout.margin;
+    let mut bands: Vec<(&[u8], u32)> = Vec::with_capacity(cells as usize + 2);
+    bands.push((&blank, layout.edge(0)));
+    for cell in 0..cells {
+        let row = cell
+            .checked_sub(layout.margin)
             .and_then(|m| module_rows.get(m as usize))
             .unwrap_or(&blank);
-        raw.push(0); // filter type 0: None
-        raw.extend_from_slice(row);
+        bands.push((row, layout.span(cell, 1).1));
+    }
+    bands.push((&blank, width.saturating_sub(layout.edge(cells))));
+
+    // A pixel row equal to the one above is written with filter type 2 (Up)
+    // as all zeros: the same image, and zlib's fastest level then never has
+    // to find the repeat (it misses it for some module widths: 34 KB instead
+    // of 11 KB at 2048 px).
+    let mut raw = Vec::with_capacity((row_bytes + 1) * width as usize);
+    let zeros = vec![0u8; row_bytes];
+    let mut above: Option<&[u8]> = None;
+    for (row, n) in bands {
+        for _ in 0..n {
+            if above == Some(row) {
+                raw.push(2); // filter type 2: Up
+                raw.extend_from_slice(&zeros);
+            } else {
+                raw.push(0); // filter type 0: None
+                raw.extend_from_slice(row);
+                above = Some(row);
+            }
+        }
     }
     let idat = miniz_oxide::deflate::compress_to_vec_zlib(&raw, PNG_ZLIB_LEVEL);
 
@@ -713,7 +950,7 @@ mod tests {
     }
 
     /// Decodes the PNGs this module writes (1-bit, two-entry palette,
-    /// filter 0, no interlace), checking every chunk's CRC on the way.
+    /// filter None or Up, no interlace), checking every chunk's CRC on the way.
     fn decode_png(png: &[u8]) -> Grey {
         assert_eq!(&png[..8], &PNG_SIGNATURE, "signature");
         let mut pos = 8;
@@ -758,12 +995,23 @@ mod tests {
         let stride = w.div_ceil(8) + 1;
         assert_eq!(raw.len(), stride * h, "raw data length");
         let mut luma = Vec::with_capacity(w * h);
+        let mut above = vec![0u8; stride - 1];
         for row in raw.chunks(stride) {
-            assert_eq!(row[0], 0, "filter type");
+            let line: Vec<u8> = match row[0] {
+                0 => row[1..].to_vec(),
+                // Up: each byte plus the byte above (mod 256).
+                2 => row[1..]
+                    .iter()
+                    .zip(&above)
+                    .map(|(b, a)| b.wrapping_add(*a))
+                    .collect(),
+                other => panic!("filter type {other}"),
+            };
             for x in 0..w {
-                let bit = (row[1 + x / 8] >> (7 - x % 8)) & 1;
+                let bit = (line[x / 8] >> (7 - x % 8)) & 1;
                 luma.push(to_luma[bit as usize]);
             }
+            above = line;
         }
         Grey { w, h, luma }
     }
@@ -951,14 +1199,19 @@ mod tests {
     }
 
     #[test]
-    fn long_url_at_small_size_still_decodes() {
+    fn long_url_decodes_from_its_smallest_size() {
         let long = format!("https://in2carts.com/c/{}", "a1B2c3D4e5".repeat(28));
         assert!(long.len() >= 300);
-        let img = png(&long, &style(128, EcLevel::M));
-        assert_eq!((img.w, img.h), (128, 128));
-        // 1 pixel per module: exact, but rqrr needs it shown larger.
-        assert_eq!(scan(&upscale(&img, 3)).0, long);
-        let svg = String::from_utf8(render(&long, &style(128, EcLevel::M), Format::Svg).unwrap())
+        let n = modules_of(&long, EcLevel::M);
+        let least = smallest_size(n, 4);
+        assert!(least > 128, "{n} modules");
+        assert!(size_problem(&long, &style(128, EcLevel::M)).is_some());
+        for size in [least, least + 7, 2 * least + 3] {
+            let img = png(&long, &style(size, EcLevel::M));
+            assert_eq!((img.w, img.h), (size as usize, size as usize));
+            assert_eq!(scan(&img).0, long, "size {size}");
+        }
+        let svg = String::from_utf8(render(&long, &style(least, EcLevel::M), Format::Svg).unwrap())
             .unwrap();
         assert_eq!(scan(&rasterize_svg(&svg, 3)).0, long);
     }
@@ -1005,53 +1258,336 @@ mod tests {
         }
     }
 
-    #[test]
-    fn leftover_pixels_centre_the_code() {
-        let n = QrCode::with_error_correction_level(URL, qrcode::EcLevel::M)
+    fn modules_of(data: &str, ec: EcLevel) -> u32 {
+        QrCode::with_error_correction_level(data, ec.to_qrcode())
             .unwrap()
-            .width() as u32;
-        let s = Style {
-            size: 500,
-            margin: 4,
-            ..Style::default()
-        };
-        let layout = Layout::new(n, &s);
-        let total = n + 8;
-        assert_eq!(layout.scale, 500 / total);
-        let left = (500 - total * layout.scale) / 2;
-        assert_eq!(layout.origin, left + 4 * layout.scale);
-
-        let img = png(URL, &s);
-        let at = |x: u32, y: u32| img.luma[(y * 500 + x) as usize];
-        // The top-left finder pattern's corner module is dark, the pixel before it light.
-        let o = layout.origin;
-        assert_eq!(at(o, o), 0);
-        assert_eq!(at(o + layout.scale - 1, o + layout.scale - 1), 0);
-        assert_eq!(at(o - 1, o), 255);
-        assert_eq!(at(o, o - 1), 255);
-        // The bottom-right corner of the code is followed by as much background
-        // as the top-left (± 1 px for an odd leftover).
-        let end = o + n * layout.scale; // first pixel after the code
-        let right_pad = 500 - end;
-        assert!(right_pad == o || right_pad == o + 1, "{right_pad} vs {o}");
-        // Last pixel of the top-right finder is dark.
-        assert_eq!(at(end - 1, o), 0);
-        assert_eq!(at(end, o), 255);
+            .width() as u32
     }
 
     #[test]
-    fn margin_zero_renders_code_edge_to_edge_when_size_divides() {
-        let n = QrCode::with_error_correction_level(URL, qrcode::EcLevel::M)
-            .unwrap()
-            .width() as u32;
-        let s = Style {
-            size: n * 3,
-            margin: 0,
+    fn the_grid_fills_the_image_with_modules_within_a_pixel_of_each_other() {
+        let (mut even, mut spread) = (0, 0);
+        for modules in [21, 29, 33, 37, 57, 177] {
+            for margin in [0, 1, 4, 16] {
+                for size in [64, 65, 100, 128, 160, 300, 511, 512, 777, 1024, 2048] {
+                    let s = Style {
+                        size,
+                        margin,
+                        ..Style::default()
+                    };
+                    let l = Layout::new(modules, &s);
+                    let cells = modules + 2 * margin;
+                    let image = size.max(cells);
+                    let at = format!("{modules}/{margin}/{size}");
+                    assert_eq!(l.image, image);
+                    assert_eq!(l.edges.len() as u32, cells + 1);
+                    assert_eq!((l.edges[0], l.edges[cells as usize]), (0, image), "{at}");
+                    assert!(l.edges.windows(2).all(|w| w[1] > w[0]), "{at}: empty cell");
+                    let (m, n) = (margin as usize, modules as usize);
+                    let widths: Vec<u32> =
+                        l.edges[m..=m + n].windows(2).map(|w| w[1] - w[0]).collect();
+                    let (lo, hi) = (widths.iter().min().unwrap(), widths.iter().max().unwrap());
+                    assert!(hi - lo <= 1, "{at}: modules of {lo} to {hi} px");
+                    let pitch = f64::from(l.edges[m + n] - l.edges[m]) / f64::from(modules);
+                    // Served sizes (at least 2 px per module): the quiet zone is
+                    // within half a module less and one module more than asked.
+                    if size >= smallest_size(modules, margin) {
+                        for quiet in [l.edges[m], image - l.edges[m + n]] {
+                            let q = f64::from(quiet) / pitch - f64::from(margin);
+                            assert!(
+                                (-0.5..=1.0).contains(&q),
+                                "{at}: quiet zone {q:+.2} modules off"
+                            );
+                        }
+                    }
+                    if Layout::even_modules(modules, margin, image).is_some() {
+                        assert_eq!(lo, hi, "{at}: even modules");
+                        even += 1;
+                        continue;
+                    }
+                    spread += 1;
+                    // Otherwise any run of k cells, quiet zone included, is within a
+                    // pixel of k * image / cells: the wider cells are spread, not bunched.
+                    let (lo, hi) = (image / cells, image.div_ceil(cells));
+                    for i in 0..=cells as usize {
+                        for j in i..=cells as usize {
+                            let px = i64::from(l.edges[j] - l.edges[i]) * i64::from(cells);
+                            let exact = (j - i) as i64 * i64::from(image);
+                            assert!(
+                                (px - exact).abs() < i64::from(cells),
+                                "{at}: cells {i}..{j}"
+                            );
+                        }
+                        if i < cells as usize {
+                            let px = l.edges[i + 1] - l.edges[i];
+                            assert!(px == lo || px == hi, "{at}: {px}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(even > 20 && spread > 100, "{even} even, {spread} spread");
+    }
+
+    #[test]
+    fn even_modules_when_the_leftover_fits_in_the_quiet_zone() {
+        // 33 modules at 128 px: 3 px each and 14 + 15 px of quiet zone (4.67 and 5
+        // modules) rather than 5 of the 41 cells a pixel wider.
+        let l = Layout::even_modules(33, 4, 128).unwrap();
+        assert_eq!((l.edges[4], l.edges[37]), (14, 113));
+        assert!(l.edges[4..=37].windows(2).all(|w| w[1] - w[0] == 3));
+        // 37 modules at 128 px: 3 px leaves 8 px (2.7 modules), 2 px leaves 27: spread.
+        assert_eq!(Layout::even_modules(37, 4, 128), None);
+        // 21 modules at 120 px: 5 px would leave too little quiet zone, 4 px leaves
+        // 18 px (4.5 modules) each side.
+        let l = Layout::even_modules(21, 4, 120).unwrap();
+        assert_eq!((l.edges[4], l.edges[25]), (18, 102));
+        assert!(l.edges[4..=25].windows(2).all(|w| w[1] - w[0] == 4));
+        // None with margin 0, nor past 4 px per module.
+        assert_eq!(Layout::even_modules(29, 0, 100), None);
+        assert_eq!(Layout::even_modules(29, 4, 2048), None);
+        assert_eq!(Layout::even_modules(29, 4, 185), None, "5 px per module");
+    }
+
+    /// First and last dark pixel of row `y` and of column `x`.
+    fn dark_extent(img: &Grey) -> (usize, usize, usize, usize) {
+        let dark = |x: usize, y: usize| img.luma[y * img.w + x] < 128;
+        let rows: Vec<usize> = (0..img.h)
+            .filter(|&y| (0..img.w).any(|x| dark(x, y)))
+            .collect();
+        let cols: Vec<usize> = (0..img.w)
+            .filter(|&x| (0..img.h).any(|y| dark(x, y)))
+            .collect();
+        (
+            cols[0],
+            *cols.last().unwrap(),
+            rows[0],
+            *rows.last().unwrap(),
+        )
+    }
+
+    #[test]
+    fn png_border_is_the_quiet_zone_and_the_code_fills_the_rest() {
+        for (size, ec, margin) in [
+            (128, EcLevel::H, 4),
+            (128, EcLevel::M, 4),
+            (160, EcLevel::Q, 4),
+            (200, EcLevel::L, 0),
+            (256, EcLevel::H, 2),
+            (333, EcLevel::M, 7),
+            (512, EcLevel::M, 4),
+            (1000, EcLevel::Q, 16),
+        ] {
+            let s = Style {
+                size,
+                margin,
+                ec,
+                ..Style::default()
+            };
+            let img = png(URL, &s);
+            assert_eq!((img.w, img.h), (size as usize, size as usize));
+            let n = modules_of(URL, ec);
+            let (left, right, top, bottom) = dark_extent(&img);
+            let module = (right + 1 - left) as f64 / f64::from(n);
+            // The finder patterns put dark modules on all four outer edges of the code.
+            for (border, side) in [
+                (left, "left"),
+                (top, "top"),
+                (size as usize - 1 - right, "right"),
+                (size as usize - 1 - bottom, "bottom"),
+            ] {
+                let off = border as f64 / module - f64::from(margin);
+                assert!(
+                    (-0.5..=1.0).contains(&off),
+                    "{size}/{ec:?}/{margin}: {side} border {border} px, {off:+.2} modules off"
+                );
+            }
+            // Every module is drawn with floor or ceil of size / cells pixels.
+            let finder_px = (left..=right)
+                .take_while(|&x| img.luma[top * img.w + x] < 128)
+                .count();
+            let (lo, hi) = ((7.0 * module).floor() - 1.0, (7.0 * module).ceil() + 1.0);
+            assert!(
+                (lo..=hi).contains(&(finder_px as f64)),
+                "{size}/{ec:?}: finder top edge {finder_px} px for 7 modules of {module:.2}"
+            );
+            assert_eq!(
+                scan(&img),
+                (URL.to_string(), rqrr_ecc(ec)),
+                "{size}/{ec:?}/{margin}"
+            );
+        }
+    }
+
+    #[test]
+    fn margin_zero_renders_code_edge_to_edge() {
+        for size in [100, 128, 301] {
+            let s = Style {
+                size,
+                margin: 0,
+                ..Style::default()
+            };
+            let img = png(URL, &s);
+            let w = size as usize;
+            assert_eq!(img.w, w);
+            assert_eq!(dark_extent(&img), (0, w - 1, 0, w - 1), "size {size}");
+            assert_eq!(img.luma[0], 0, "top-left pixel is the finder pattern");
+        }
+    }
+
+    #[test]
+    fn fixed_scale_layout_is_the_previous_geometry() {
+        // At 128 px and EC H a 37-module code got 2 px per module and 27 px of
+        // extra border; the current layout gives it 2.84 px per module.
+        let s = style(128, EcLevel::H);
+        assert_eq!(modules_of(URL, EcLevel::H), 37);
+        let old = decode_png(&render_png_fixed_scale(URL, &s).unwrap());
+        assert_eq!((old.w, old.h), (128, 128));
+        let (left, right, top, bottom) = dark_extent(&old);
+        assert_eq!((left, right - left + 1), (27, 74));
+        assert_eq!((top, bottom - top + 1), (27, 74));
+        assert_eq!(scan(&upscale(&old, 2)).0, URL);
+        let new = png(URL, &s);
+        let (left, right, _, _) = dark_extent(&new);
+        assert_eq!((left, right - left + 1), (11, 105));
+        // Where the size divides evenly, both layouts agree to the byte.
+        let even = style(45 * 5, EcLevel::H);
+        assert_eq!(
+            render_png_fixed_scale(URL, &even).unwrap(),
+            render(URL, &even, Format::Png).unwrap()
+        );
+    }
+
+    // ------------------------------------------------ smallest size
+
+    #[test]
+    fn module_count_is_the_drawn_codes_width() {
+        let long = format!("https://in2carts.com/c/{}", "a1B2c3D4e5".repeat(28));
+        for data in [
+            "",
+            "1",
+            URL,
+            "HTTPS://IN2CARTS.COM/ABC",
+            "0123456789",
+            long.as_str(),
+        ] {
+            for ec in ALL_EC {
+                assert_eq!(
+                    module_count(data, ec),
+                    Ok(modules_of(data, ec)),
+                    "{data:?} {ec:?}"
+                );
+            }
+        }
+        assert_eq!(module_count("", EcLevel::L), Ok(21));
+        assert_eq!(module_count(&"9".repeat(7089), EcLevel::L), Ok(177));
+        assert_eq!(
+            module_count(&"9".repeat(7090), EcLevel::L),
+            Err(RenderError::DataTooLong)
+        );
+        assert_eq!(
+            module_count(&"x".repeat(5000), EcLevel::L),
+            Err(RenderError::DataTooLong)
+        );
+    }
+
+    #[test]
+    fn smallest_size_gives_two_pixels_per_cell() {
+        assert_eq!(smallest_size(37, 4), 90);
+        assert_eq!(smallest_size(29, 4), 74);
+        assert_eq!(smallest_size(21, 0), MIN_SIZE, "never below MIN_SIZE");
+        assert_eq!(smallest_size(177, 16), 418);
+        assert_eq!(
+            smallest_size(177, u32::MAX),
+            418,
+            "margin clamps as in render"
+        );
+        for (modules, margin) in [(21, 4), (37, 4), (57, 16), (177, 0)] {
+            let least = smallest_size(modules, margin);
+            for size in [least, least + 1, 2 * least] {
+                let l = Layout::new(
+                    modules,
+                    &Style {
+                        size,
+                        margin,
+                        ..Style::default()
+                    },
+                );
+                let narrowest = l.edges.windows(2).map(|w| w[1] - w[0]).min();
+                assert!(
+                    narrowest >= Some(MIN_MODULE_PX),
+                    "{modules}/{margin}/{size}"
+                );
+            }
+            if least > MIN_SIZE {
+                let l = Layout::new(
+                    modules,
+                    &Style {
+                        size: least - 1,
+                        margin,
+                        ..Style::default()
+                    },
+                );
+                let narrowest = l.edges.windows(2).map(|w| w[1] - w[0]).min();
+                assert_eq!(narrowest, Some(1), "{modules}/{margin}: one pixel less");
+            }
+        }
+    }
+
+    #[test]
+    fn size_problem_names_the_smallest_size_that_works() {
+        let s = |size, ec, margin| Style {
+            size,
+            ec,
+            margin,
             ..Style::default()
         };
-        let img = png(URL, &s);
-        assert_eq!(img.w as u32, n * 3);
-        assert_eq!(img.luma[0], 0, "top-left pixel is the finder pattern");
+        let p = size_problem(URL, &s(64, EcLevel::H, 4)).unwrap();
+        assert_eq!(p.key, "size");
+        assert_eq!(
+            p.message,
+            "size 64 leaves this QR code under 2 pixels per module (37 modules at ec H, plus 4 of \
+             quiet zone on each side): use size 90 or more, or a lower ec or margin"
+        );
+        assert_eq!(
+            size_problem(URL, &s(89, EcLevel::H, 4)).unwrap().key,
+            "size"
+        );
+        assert_eq!(size_problem(URL, &s(90, EcLevel::H, 4)), None);
+        assert!(size_problem(URL, &s(73, EcLevel::H, 0))
+            .unwrap()
+            .message
+            .contains("use size 74 or more"));
+        assert_eq!(size_problem(URL, &s(74, EcLevel::H, 0)), None);
+        assert_eq!(size_problem(URL, &s(74, EcLevel::M, 4)), None);
+        assert!(size_problem(URL, &s(73, EcLevel::M, 4)).is_some());
+        assert!(size_problem(URL, &s(121, EcLevel::M, 16))
+            .unwrap()
+            .message
+            .contains("use size 122 or more"));
+        assert_eq!(size_problem(URL, &Style::default()), None);
+        // Data that no QR code holds is render's error, not a size problem.
+        assert_eq!(size_problem(&"x".repeat(5000), &s(64, EcLevel::H, 4)), None);
+        // A long URL needs more room.
+        let long = format!("https://in2carts.com/c/{}", "a1B2c3D4e5".repeat(28));
+        let n = modules_of(&long, EcLevel::M);
+        let p = size_problem(&long, &s(128, EcLevel::M, 4)).unwrap();
+        assert!(
+            p.message
+                .contains(&format!("use size {} or more", 2 * (n + 8))),
+            "{}",
+            p.message
+        );
+        // Every style that passes renders with at least 2 px per module.
+        for ec in ALL_EC {
+            for margin in [0, 4, 16] {
+                let least = smallest_size(modules_of(URL, ec), margin);
+                let st = s(least, ec, margin);
+                assert_eq!(size_problem(URL, &st), None);
+                let l = Layout::new(modules_of(URL, ec), &st);
+                assert!(l.edges.windows(2).all(|w| w[1] - w[0] >= MIN_MODULE_PX));
+            }
+        }
     }
 
     #[test]
@@ -1161,7 +1697,7 @@ mod tests {
         let e = etag(URL, &base, Format::Png);
         assert_eq!(e, etag(URL, &base.clone(), Format::Png));
         assert_eq!(e.len(), 2 + 3 + 16);
-        assert!(e.starts_with("\"q1-") && e.ends_with('"'));
+        assert!(e.starts_with("\"q2-") && e.ends_with('"'));
         assert!(e[4..20]
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
@@ -1217,20 +1753,20 @@ mod tests {
         dedup.sort();
         dedup.dedup();
         assert_eq!(dedup.len(), all.len(), "{all:?}");
-        // Pinned value: changing the serialisation must bump the "q1" version.
+        // Pinned value: changing the serialisation must bump RENDERER_VERSION.
         assert_eq!(e, etag(URL, &Style::default(), Format::Png));
     }
 
     #[test]
     fn etag_value_is_pinned() {
-        // sha256("q1\npng\n512\n4\nM\n#000000\n#ffffff\n" + URL), first 8 bytes.
+        // sha256("q2\npng\n512\n4\nM\n#000000\n#ffffff\n" + URL), first 8 bytes.
         let mut h = Sha256::new();
-        h.update(format!("q1\npng\n512\n4\nM\n#000000\n#ffffff\n{URL}").as_bytes());
+        h.update(format!("q2\npng\n512\n4\nM\n#000000\n#ffffff\n{URL}").as_bytes());
         let d = h.finalize();
         let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             etag(URL, &Style::default(), Format::Png),
-            format!("\"q1-{hex}\"")
+            format!("\"q2-{hex}\"")
         );
     }
 

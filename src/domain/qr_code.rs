@@ -174,6 +174,24 @@ fn style(obj: &Map<String, Value>, parent: &str, p: &mut Problems) -> Option<qr:
     }
 }
 
+/// Refuses a style whose `size` would leave the code of `encoded_url` under
+/// [`qr::MIN_MODULE_PX`] pixels per module: a 400 at `parent.size` that names the smallest size
+/// that works. The module count depends on the URL, so this runs where the URL is known (or its
+/// longest form: a URL a code may encode, as long as the real one, in byte mode, is never
+/// smaller).
+pub fn check_fits(encoded_url: &str, style: &qr::Style, parent: &str, p: &mut Problems) {
+    if let Some(sp) = qr::size_problem(encoded_url, style) {
+        p.push(path(parent, sp.key), "invalid_style", sp.message);
+    }
+}
+
+/// The longest short link a drawn or chosen short id gives, for `check_fits` before the id is
+/// known: every character in byte mode, as long as the id.
+pub fn probe_short_link(base_url: &str, short_id: Option<&str>) -> String {
+    let len = short_id.map_or(super::ids::SHORT_ID_LEN, str::len);
+    format!("{base_url}/{}", "x".repeat(len))
+}
+
 /// The API form of a QR style.
 pub fn style_json(style: &qr::Style) -> Value {
     json!({
@@ -334,6 +352,34 @@ mod tests {
                    {"value": "default", "qrId": "qr_A", "clicks": 1},
                    {"value": "other", "clicks": 2}])
         );
+    }
+
+    #[test]
+    fn a_style_too_small_for_its_code_names_a_size_that_works() {
+        let mut p = Problems::default();
+        let style = qr::Style {
+            size: 64,
+            ec: qr::EcLevel::H,
+            ..qr::Style::default()
+        };
+        let link = probe_short_link("https://in2carts.com", None);
+        assert_eq!(link, "https://in2carts.com/xxxxxxx");
+        check_fits(
+            &format!("{link}?qr=1"),
+            &style,
+            "defaultQrCode.style",
+            &mut p,
+        );
+        assert_eq!(p.shape.len(), 1);
+        assert_eq!(p.shape[0].key, "defaultQrCode.style.size");
+        assert!(
+            p.shape[0].message.contains("use size"),
+            "{}",
+            p.shape[0].message
+        );
+        let mut p = Problems::default();
+        check_fits(&format!("{link}?qr=1"), &qr::Style::default(), "", &mut p);
+        assert!(p.is_empty());
     }
 
     #[test]

@@ -49,6 +49,16 @@ async fn bulk(cx: &Ctx, store: &Store, caller: &Caller, body: Value) -> Result<W
         p.push("links", "required", "'links' is required");
     }
     let items = bounded_array(obj, "links", "", (1, MAX_BULK_LINKS), "links", &mut p);
+    // Each item is a link create body: an object, else the request itself is malformed.
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        if !item.is_object() {
+            p.push(
+                format!("links[{i}]"),
+                "invalid_type",
+                format!("Must be an object, got {}", json_type(item)),
+            );
+        }
+    }
     if let Some(invalid) = p.into_invalid() {
         return Err(invalid.into());
     }

@@ -302,10 +302,17 @@ pub async fn list(req: Request, cx: &Ctx) -> Result<Response, ApiError> {
     ids.truncate(limit as usize);
     let now = now_ms();
     let links = join_all(ids.iter().map(|id| store.link(id))).await;
-    let mut items = Vec::with_capacity(ids.len());
-    for link in links.into_iter().flatten().flatten() {
-        items.push(Value::Object(representation_now(&cx.env, &link, now).await));
-    }
+    // The statuses of capped links are asked of their home objects all at once.
+    let found: Vec<StoredLink> = links.into_iter().flatten().flatten().collect();
+    let items: Vec<Value> = join_all(
+        found
+            .iter()
+            .map(|link| representation_now(&cx.env, link, now)),
+    )
+    .await
+    .into_iter()
+    .map(Value::Object)
+    .collect();
     let next = if more { ids.last().cloned() } else { None };
     let body = json!({"data": items, "nextCursor": next});
     let headers = Headers::new();

@@ -8,13 +8,15 @@ use super::{json_data, now_ms, random16, random_bytes, Ctx};
 use crate::domain::error::FieldError;
 use crate::domain::ids::{is_ulid_id, short_id_from_bytes, ulid_id};
 use crate::domain::link::{validate_link, LinkSpec};
-use crate::domain::qr_code::{qr_object, QrInit, QrSpec, DEFAULT_MARKER};
+use crate::domain::qr_code::{
+    check_fits, probe_short_link, qr_object, QrInit, QrSpec, DEFAULT_MARKER,
+};
 use crate::domain::record::RedirectRecord;
 use crate::domain::retailers::append_params;
 use crate::domain::time::format_rfc3339;
+use crate::domain::validate::Problems;
 use crate::store::durable::{HomeCreate, QrEntry};
 use crate::store::{durable, PrintedQr, Store, StoredLink, StoredQr};
-use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
@@ -65,6 +67,19 @@ pub async fn create_from_spec(
     caller.require_project(&spec.project_id)?;
     caller.require_scope(spec.retailer.scope())?;
     check_destinations(cx, spec)?;
+    // The default QR code's style must suit the URL it encodes, which holds the short id: it is
+    // checked against the longest URL the id can give, before anything is fetched or written.
+    let mut p = Problems::default();
+    let probe = probe_short_link(&cx.base_url, spec.short_id.as_deref());
+    check_fits(
+        &format!("{probe}?qr={DEFAULT_MARKER}"),
+        &spec.default_qr.style,
+        "defaultQrCode.style",
+        &mut p,
+    );
+    if let Some(invalid) = p.into_invalid() {
+        return Err(invalid.into());
+    }
     let (dest, warnings) = resolve_destination(cx, store, spec).await?;
     let target_url = append_params(&dest, &spec.tracking.params);
 
@@ -150,37 +165,49 @@ pub async fn create_from_spec(
         qr_codes: qr_ids,
     };
     // The redirect records are written last: once an address resolves, everything behind it
-    // exists.
-    let qr_writes = objects.into_iter().map(|data| {
-        let qr_id = data
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let q = StoredQr {
-            data,
-            link_id: link_id.clone(),
-            project_id: spec.project_id.clone(),
-        };
-        async move { store.put_qr(&qr_id, &q).await }
-    });
-    for r in join_all(qr_writes).await {
-        r?;
+    // exists. When a write fails, what was written and claimed is taken back, so a retry (the
+    // Idempotency-Key is released with the error) finds nothing half made.
+    let qr_ids: Vec<String> = objects
+        .iter()
+        .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let written: Result<(), ApiError> = async {
+        // One code for most links; printed codes (imports) are few: written in turn.
+        for (data, qr_id) in objects.into_iter().zip(&qr_ids) {
+            let q = StoredQr {
+                data,
+                link_id: link_id.clone(),
+                project_id: spec.project_id.clone(),
+            };
+            store.put_qr(qr_id, &q).await?;
+        }
+        store.put_link(&link_id, &stored).await?;
+        for e in entries.iter().skip(1) {
+            let rec = PrintedQr {
+                short_id: short_id.clone(),
+                marker: e.marker.clone(),
+            };
+            store.put_printed_qr(&e.identifier, &rec).await?;
+        }
+        store.put_redirect(&short_id, &record).await?;
+        if index {
+            durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+        }
+        Ok(())
     }
-    store.put_link(&link_id, &stored).await?;
-    let printed_writes = entries.iter().skip(1).map(|e| {
-        let rec = PrintedQr {
-            short_id: short_id.clone(),
-            marker: e.marker.clone(),
-        };
-        async move { store.put_printed_qr(&e.identifier, &rec).await }
-    });
-    for r in join_all(printed_writes).await {
-        r?;
-    }
-    store.put_redirect(&short_id, &record).await?;
-    if index {
-        durable::index_link(&cx.env, &spec.project_id, &link_id, &spec.tracking.tags).await?;
+    .await;
+    if let Err(e) = written {
+        for id in &qr_ids {
+            let _ = store.delete_qr(id).await;
+        }
+        let _ = store.delete_link(&link_id).await;
+        for e in entries.iter().skip(1) {
+            let _ = store.delete_printed_qr(&e.identifier).await;
+        }
+        let _ = store.delete_redirect(&short_id).await;
+        let _ = durable::release_home(&cx.env, &short_id).await;
+        release_printed(&cx.env, spec, &link_id).await;
+        return Err(e);
     }
 
     let body =
@@ -193,18 +220,16 @@ pub async fn create_from_spec(
     })
 }
 
-/// Claims every printed identifier of the link (in parallel); when one is another link's,
-/// releases the others and answers 409 `duplicate_identifier` at its key.
+/// Claims every printed identifier of the link; when one is another link's, releases the
+/// others and answers 409 `duplicate_identifier` at its key.
 async fn claim_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) -> Result<(), ApiError> {
     if spec.printed_qr.is_empty() {
         return Ok(());
     }
-    let claims = join_all(
-        spec.printed_qr
-            .iter()
-            .map(|q| durable::claim_printed(env, &q.identifier, link_id)),
-    )
-    .await;
+    let mut claims = Vec::with_capacity(spec.printed_qr.len());
+    for q in &spec.printed_qr {
+        claims.push(durable::claim_printed(env, &q.identifier, link_id).await);
+    }
     let mut taken = Vec::new();
     let mut failed = false;
     for (i, c) in claims.iter().enumerate() {
@@ -240,12 +265,9 @@ async fn claim_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) -> Res
 /// Gives back the printed identifiers this link claimed (best effort: a claim left behind only
 /// keeps an identifier of a link that was never created).
 async fn release_printed(env: &worker::Env, spec: &LinkSpec, link_id: &str) {
-    let _ = join_all(
-        spec.printed_qr
-            .iter()
-            .map(|q| durable::release_printed(env, &q.identifier, link_id)),
-    )
-    .await;
+    for q in &spec.printed_qr {
+        let _ = durable::release_printed(env, &q.identifier, link_id).await;
+    }
 }
 
 pub async fn get(req: Request, cx: &Ctx, link_id: &str) -> Result<Response, ApiError> {

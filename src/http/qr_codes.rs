@@ -10,11 +10,12 @@ use super::links::load_link;
 use super::{now_ms, random16, Ctx};
 use crate::domain::ids::ulid_id;
 use crate::domain::qr_code::{
-    qr_object, validate_create, QrInit, DEFAULT_IDENTIFIER, MAX_QR_CODES,
+    check_fits, qr_object, validate_create, QrInit, DEFAULT_IDENTIFIER, MAX_QR_CODES,
 };
 use crate::domain::record::RedirectRecord;
 use crate::domain::time::format_rfc3339;
 use crate::domain::upgrade;
+use crate::domain::validate::Problems;
 use crate::store::durable::{self, QrEntry, QrRefused};
 use crate::store::{Store, StoredQr};
 use futures_util::future::join_all;
@@ -54,6 +55,19 @@ async fn create_qr(
     if spec.identifier == DEFAULT_IDENTIFIER {
         return Err(duplicate(&spec.identifier));
     }
+    // The style must suit the URL this code will encode; its marker is handed out below, so
+    // the check takes the longest one (two digits: at most 50 codes).
+    let short_link = link
+        .data
+        .get("shortLink")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut p = Problems::default();
+    check_fits(&format!("{short_link}?qr=99"), &spec.style, "style", &mut p);
+    if let Some(invalid) = p.into_invalid() {
+        return Err(invalid.into());
+    }
 
     let now = now_ms();
     let qr_id = ulid_id("qr_", now, random16()?);
@@ -73,12 +87,6 @@ async fn create_qr(
             ))
         }
     };
-    let short_link = link
-        .data
-        .get("shortLink")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     let created_at = format_rfc3339(now);
     let qr = qr_object(&QrInit {
         base_url: &cx.base_url,

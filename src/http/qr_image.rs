@@ -114,8 +114,11 @@ fn requested(base: &Style, opts: &Options) -> Result<(Format, Style), ApiError> 
 /// parameters (which cannot be used to fill the cache with copies).
 fn cache_key(qr_id: &str, o: &Options) -> String {
     let enc = |v: &Option<String>| super::links::encode_opt(v.as_deref());
+    // The renderer's version is part of the key: a new renderer never answers with an old
+    // renderer's cached image.
     format!(
-        "https://qr-cache.in2carts.invalid/{qr_id}?f={}&s={}&m={}&e={}&fg={}&bg={}",
+        "https://qr-cache.in2carts.invalid/{qr_id}?r={}&f={}&s={}&m={}&e={}&fg={}&bg={}",
+        qr::RENDERER_VERSION,
         enc(&o.format),
         enc(&o.size),
         enc(&o.margin),
@@ -188,6 +191,12 @@ pub async fn handle(
         .to_string();
     let base = stored_style(&stored.data);
     let (format, style) = requested(&base, &opts)?;
+    // The module count depends on the encoded URL, so the size is checked against it here.
+    if let Some(p) = qr::size_problem(&encoded, &style) {
+        let mut e = ApiError::validation(vec![FieldError::new(p.key, "invalid_option", p.message)]);
+        e.message = "These QR image options cannot be rendered as a code that scans".into();
+        return Err(e);
+    }
     let etag = qr::etag(&encoded, &style, format);
     if etag_matches(req, &etag) {
         return Ok(not_modified(&etag));

@@ -174,6 +174,20 @@ pub async fn remove_qr(env: &Env, short_id: &str, qr_id: &str) -> Result<String,
     }
 }
 
+/// Gives a claimed short id back (a create that could not finish): the id is free again.
+pub async fn release_home(env: &Env, short_id: &str) -> Result<(), ApiError> {
+    call(
+        env,
+        LINK_HOME_BINDING,
+        &home(short_id),
+        Method::Delete,
+        "/record",
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
 /// The authoritative redirect record, for a redirect that missed in KV.
 pub async fn home_record(env: &Env, short_id: &str) -> Result<Option<String>, ApiError> {
     let (status, body) = call(

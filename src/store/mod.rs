@@ -160,6 +160,19 @@ impl Store {
     pub async fn put_api_key(&self, hash: &str, rec: &ApiKeyRecord) -> Result<(), ApiError> {
         self.put_json(&key::api_key(hash), rec, None).await
     }
+    pub async fn delete_link(&self, link_id: &str) -> Result<(), ApiError> {
+        Ok(self.kv.delete(&key::link(link_id)).await?)
+    }
+    pub async fn delete_redirect(&self, short_id: &str) -> Result<(), ApiError> {
+        Ok(self.kv.delete(&key::redirect(short_id)).await?)
+    }
+    pub async fn delete_printed_qr(&self, identifier: &str) -> Result<(), ApiError> {
+        Ok(self.kv.delete(&key::printed_qr(identifier)).await?)
+    }
+    pub async fn delete_qr(&self, qr_id: &str) -> Result<(), ApiError> {
+        Ok(self.kv.delete(&key::qr(qr_id)).await?)
+    }
+
     pub async fn delete_api_key(&self, hash: &str) -> Result<(), ApiError> {
         Ok(self.kv.delete(&key::api_key(hash)).await?)
     }

@@ -911,8 +911,8 @@ impl UpstreamRequest {
     }
 }
 
-/// Maps a validated page to Instacart's request (seed 002: snake_case, measurements in
-/// `line_item_measurements`, filters under `filters`).
+/// Maps a validated page to Instacart's request (its documented form: snake_case,
+/// measurements in `line_item_measurements`, filters under `filters`).
 pub fn request(page: &Page) -> UpstreamRequest {
     let endpoint = page.kind.endpoint();
     let mut body = Map::new();
