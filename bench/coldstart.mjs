@@ -49,7 +49,7 @@ function rewriteGlue(src) {
       sawWasm = true;
       return `var ${local}=globalThis.__benchWasmModule;`;
     });
-  if (!sawCf || !sawWasm || /\bimport\s*[\w{*$]/.test(out.replace(/import\.meta/g, ''))) {
+  if (!sawCf || !sawWasm || /\bimport(\s*[{*]|\s+[\w$])/.test(out.replace(/import\.meta/g, ''))) {
     throw new Error('unexpected glue imports: the glue format changed, update bench/coldstart.mjs');
   }
   return out;

@@ -30,6 +30,7 @@ import { ALL_SCOPES, createLocalKey } from '../scripts/keys.mjs';
 import { attribute, profileWorker } from './profile.mjs';
 import { bulkCompare } from './bulk.mjs';
 import { BENCH, BUILD, descendants, directSocket, snapshotBaseline, snapshotWorker } from './workers.mjs';
+import { makeKeyPair, startWalmartStandin } from '../tests/walmart-standin.mjs';
 
 /** API keys per link-creation run (each key may make 300 requests a minute). */
 const CREATE_KEYS = 8;
@@ -353,6 +354,32 @@ function pageCriterion() {
   return { render: criterionMedian('page/render'), renderOnly: criterionMedian('page/render_only'), parse: criterionMedian('page/parse') };
 }
 
+/**
+ * The same cart with a backup for its first product, whose primary is out of stock at the
+ * shoppers' ZIP (the Walmart stand-in says so): every visit gets the backup swapped in.
+ */
+const BACKUPS_CART = {
+  ...CART,
+  products: [{ ...CART.products[0], backupProductIds: ['111222333'] }, ...CART.products.slice(1)],
+};
+const BACKUPS_ZIP = '10001';
+/** The visitor location headers Cloudflare adds (a managed transform): a shopper in New York. */
+const LOCATION_HEADERS = [`CF-Postal-Code: ${BACKUPS_ZIP}`, 'CF-Region-Code: NY'];
+
+/** A link with backups, once its availability at the shoppers' ZIP is cached (it swaps). */
+async function seedBackups(w, key) {
+  const link = await api(w.url, key, 'POST', '/v1/links', BACKUPS_CART);
+  const swapped = link.targetUrl.replace(`items=${CART.products[0].retailerProductId}_`, 'items=111222333_');
+  const headers = Object.fromEntries(LOCATION_HEADERS.map((h) => h.split(': ')));
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${w.url}/${link.shortId}`, { redirect: 'manual', headers });
+    await r.arrayBuffer();
+    if (r.headers.get('location') === swapped) return { link, swapped };
+    await sleep(100);
+  }
+  throw new Error(`${w.name}: the link with backups never swapped`);
+}
+
 /** A link with two QR codes (two markers in its redirect record), through the API. */
 async function seedOurs(w) {
   const key = await createLocalKey(w.url, { projects: ['proj_bench'], scopes: ALL_SCOPES, name: 'bench' });
@@ -410,10 +437,10 @@ const SHOPPER_HEADERS = [
   'Referer: https://l.instagram.com/',
 ];
 
-function wrk(url, { lua = 'get', seconds = CFG.duration, env = {} } = {}) {
+function wrk(url, { lua = 'get', seconds = CFG.duration, env = {}, headers = [] } = {}) {
   return new Promise((resolve, reject) => {
     const args = ['-t', String(CFG.threads), '-c', String(CFG.connections), '-d', `${seconds}s`,
-      '--timeout', '10s', ...SHOPPER_HEADERS.flatMap((h) => ['-H', h]), '-s', script(lua), url];
+      '--timeout', '10s', ...[...SHOPPER_HEADERS, ...headers].flatMap((h) => ['-H', h]), '-s', script(lua), url];
     const p = spawn('wrk', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BENCH_THREADS: String(CFG.threads), ...env },
@@ -473,7 +500,15 @@ async function main() {
 
   const { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET } = ensureDevVars();
   const seedToken = randomBytes(16).toString('hex');
-  const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'on' });
+  // A local stand-in of Walmart's Product Lookup API (it verifies the worker's signatures), so
+  // that the link with backups swaps: its first primary is out of stock at the shoppers' ZIP.
+  const keys = makeKeyPair();
+  const walmart = await startWalmartStandin({ publicKey: keys.publicKey, consumerId: 'bench-consumer', keyVersion: '1' });
+  walmart.stock.set(`${CART.products[0].retailerProductId}@${BACKUPS_ZIP}`, 'Not available');
+  const WALMART = {
+    WALMART_API_BASE_URL: walmart.url, WALMART_CONSUMER_ID: 'bench-consumer', WALMART_KEY_VERSION: '1', WALMART_PRIVATE_KEY: keys.privateKey,
+  };
+  const on = await start('ours (recording on)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'on', ...WALMART });
   const off = await start('ours (recording off)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'off' });
   const off2 = CFG.aa
     ? await start('ours (recording off, second process)', ourConfig, { ADMIN_TOKEN, VISITOR_HASH_SECRET, SHORT_ID_SECRET, CLICK_RECORDING: 'off' })
@@ -484,6 +519,7 @@ async function main() {
   const seed = await seedOurs(on);
   const page = await seedPage(on, seed.key);
   log(`where-to-buy page ${page.path}: ${page.bytes} B, ${page.gz} B gzip -9`);
+  const backups = await seedBackups(on, seed.key);
   const seedOff = await seedOurs(off);
   const seedOff2 = off2 ? await seedOurs(off2) : null;
   await seedBaseline(base, seedToken, seed);
@@ -525,6 +561,10 @@ async function main() {
     { id: 'redirect', label: '(a) redirect, existing link (recording on)', url: on.url + rpath, expect: '302', w: on },
     { id: 'redirect_off', label: '(b) redirect, recording off', url: off.url + `/${seedOff.link.shortId}`, expect: '302', w: off },
     { id: 'redirect_imported', label: "(a') redirect, imported id at /w/c60F1Yf7c (recording on)", url: on.url + '/w/c60F1Yf7c', expect: '302', w: on },
+    {
+      id: 'redirect_backups', label: '(h) redirect, link with backups (a backup swapped in on every visit)',
+      url: `${on.url}/${backups.link.shortId}`, expect: '302', w: on, headers: LOCATION_HEADERS,
+    },
     { id: 'not_found', label: '(c) 404, unknown id', url: on.url + unknown, expect: '404', w: on },
     { id: 'base_404', label: 'baseline (plain JS): 404', url: base.url + unknown, expect: '404', w: base },
     { id: 'page', label: `(g) where-to-buy page, 4 offers (${page.bytes} B HTML, ${page.gz} B gzipped)`, url: on.url + page.path, expect: '200', w: on },
@@ -560,7 +600,7 @@ async function main() {
   const runOnce = async (s, seconds) => {
     const env = s.env ? await s.env() : {};
     const before = cpuSeconds(s.w.roles);
-    const r = await wrk(s.url, { lua: s.lua, seconds, env });
+    const r = await wrk(s.url, { lua: s.lua, seconds, env, headers: s.headers });
     const after = cpuSeconds(s.w.roles);
     // CPU milliseconds per request, by process role (what else runs on the machine is excluded).
     r.cpu = Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / Math.max(1, r.requests)]));
@@ -635,6 +675,7 @@ async function main() {
     },
     { sides: ['redirect', 'qr_cached'], comparisons: [['qr_cached', 'redirect', '(d) cached QR ÷ (a) redirect']] },
     { sides: ['redirect', 'page'], comparisons: [['page', 'redirect', '(g) where-to-buy page ÷ (a) redirect']] },
+    { sides: ['redirect', 'redirect_backups'], comparisons: [['redirect_backups', 'redirect', '(h) link with backups ÷ (a) plain link']] },
     ...(CFG.direct ? [{
       sides: ['d_base', 'd_redirect', 'd_redirect_off'],
       comparisons: [
@@ -822,6 +863,7 @@ async function main() {
     ['Click recording costs ≤ 5% of redirect throughput',
       `head to head on/off ${hFmt('redirect/redirect_off')} (cost ${((1 - h('redirect/redirect_off').median) * 100).toFixed(1)}%)${profiled ? `; CPU profile: recording's own frames ${pct(profShare('on'))} of the isolate's busy time (recording off, same rule: ${pct(profShare('off'))})` : ''}`,
       1 - h('redirect/redirect_off').median <= 0.05],
+    ['Redirect of a link with backups ≥ 0.9× a plain link', hFmt('redirect_backups/redirect'), h('redirect_backups/redirect').median >= 0.9],
     ['Cached QR throughput ≥ 0.9× redirect', `${hFmt('qr_cached/redirect')}; main table: ${qrVsBaseQr.toFixed(3)}× the JS Cache API hit`, h('qr_cached/redirect').median >= 0.9],
     ['Where-to-buy page throughput ≥ 0.9× redirect', hFmt('page/redirect'), h('page/redirect').median >= 0.9],
     ['Where-to-buy page < 14 KiB compressed', `${page.gz} B gzip -9 (${page.bytes} B HTML); at every field's limit the renderer's own test bounds it`, page.gz < 14 * 1024],

@@ -33,6 +33,7 @@ fn bench_click(c: &mut Criterion) {
         ip: "203.0.113.9",
         country: "US",
         verified_bot: "",
+        region: "",
     };
     let hasher = VisitorHasher::new(b"a visitor hash secret of the usual length, 32+ bytes");
     let now = 1_763_800_000_000;

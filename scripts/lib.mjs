@@ -23,13 +23,15 @@ export function output(cmd, args, opts = {}) {
 
 /**
  * What the worker reads from its environment (src/http/config.rs, src/http/stats.rs,
- * src/http/instacart.rs; README, Configuration), as `npm start` passes it through: vars on
+ * src/http/instacart.rs, src/http/availability.rs; README, Configuration), as `npm start` passes it through: vars on
  * wrangler's command line, secrets through .dev.vars (wrangler loads them as secrets and never
  * prints them). tests/config.test.mjs checks these lists against the Rust sources.
  */
 export const WORKER_VARS = ['PUBLIC_BASE_URL', 'SERVICE_HOSTS', 'CUSTOM_DESTINATION_HOSTS',
-  'INSTACART_API_BASE_URL', 'CLICK_RECORDING', 'BOT_MANAGEMENT', 'CLICK_BATCH_SCALE', 'AMAZON_ASSOCIATE_TAGS'];
-export const WORKER_SECRETS = ['SHORT_ID_SECRET', 'VISITOR_HASH_SECRET', 'INSTACART_API_KEY', 'ADMIN_TOKEN'];
+  'INSTACART_API_BASE_URL', 'CLICK_RECORDING', 'BOT_MANAGEMENT', 'CLICK_BATCH_SCALE', 'AMAZON_ASSOCIATE_TAGS',
+  'WALMART_API_BASE_URL'];
+export const WORKER_SECRETS = ['SHORT_ID_SECRET', 'VISITOR_HASH_SECRET', 'INSTACART_API_KEY', 'ADMIN_TOKEN',
+  'WALMART_CONSUMER_ID', 'WALMART_KEY_VERSION', 'WALMART_PRIVATE_KEY'];
 /** Secrets made for local runs when missing: the worker's required ones and the admin token. */
 export const LOCAL_SECRETS = ['ADMIN_TOKEN', 'SHORT_ID_SECRET', 'VISITOR_HASH_SECRET'];
 

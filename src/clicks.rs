@@ -31,7 +31,9 @@ macro_rules! hourly_columns {
         "hour INTEGER NOT NULL, country TEXT NOT NULL, device TEXT NOT NULL, os TEXT NOT NULL,
   browser TEXT NOT NULL, referrer TEXT NOT NULL, qr TEXT NOT NULL, is_bot INTEGER NOT NULL,
   clicks INTEGER NOT NULL, event TEXT NOT NULL DEFAULT '', retailer TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)"
+  region TEXT NOT NULL DEFAULT '', oos INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer, region,
+    oos)"
     };
 }
 
@@ -40,6 +42,10 @@ const SCHEMA: &str = concat!(
 CREATE TABLE IF NOT EXISTS hourly (",
     hourly_columns!(),
     ") WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS swaps (
+  hour INTEGER NOT NULL, region TEXT NOT NULL, original TEXT NOT NULL,
+  replacement TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (hour, region, original, replacement)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS visitors (
   day INTEGER NOT NULL, visitor TEXT NOT NULL, first_hour INTEGER NOT NULL,
   PRIMARY KEY (day, visitor)) WITHOUT ROWID;
@@ -67,13 +73,34 @@ ALTER TABLE hourly_next RENAME TO hourly;
 const HAS_DIMENSIONS: &str = "SELECT COUNT(*) AS n FROM sqlite_master
   WHERE type = 'table' AND name = 'hourly' AND sql LIKE '%retailer TEXT%'";
 
+/// Shards written before visits had a region and an out-of-stock flag have `hourly` with
+/// `event` and `retailer` but not those two: its rows move, as they are, to a table with them
+/// (no region, not out of stock), which takes its name.
+const MIGRATE_STOCK: &str = concat!(
+    "
+CREATE TABLE hourly_next (",
+    hourly_columns!(),
+    ") WITHOUT ROWID;
+INSERT INTO hourly_next
+  (hour, country, device, os, browser, referrer, qr, is_bot, clicks, event, retailer)
+  SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks, event, retailer
+  FROM hourly WHERE true;
+DROP TABLE hourly;
+ALTER TABLE hourly_next RENAME TO hourly;
+"
+);
+
+/// Whether `hourly` has the `oos` column (the table of today's schema).
+const HAS_STOCK: &str = "SELECT COUNT(*) AS n FROM sqlite_master
+  WHERE type = 'table' AND name = 'hourly' AND sql LIKE '%oos INTEGER%'";
+
 /// Shards written by earlier versions kept one raw row per click in `events` (and a trigger
 /// that added visitor rows). Their events are counted into `hourly` once, then dropped.
 const MIGRATE_EVENTS: &str = "
 INSERT INTO hourly (hour, country, device, os, browser, referrer, qr, is_bot, clicks)
   SELECT ts - (ts % 3600000), country, device, os, browser, referrer, qr, bot != '', COUNT(*)
   FROM events WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer, region, oos)
   DO UPDATE SET clicks = clicks + excluded.clicks;
 DROP TRIGGER IF EXISTS shopper_visitor;
 DROP TABLE events;
@@ -86,13 +113,20 @@ const CLAIM_BATCH: &str =
 /// Adds a batch's counts (its `'$[1]'`, rows in `COUNT_FIELDS` order, then the
 /// `EXTRA_COUNT_FIELDS` a row may leave out) to `hourly`.
 const ADD_COUNTS: &str = "INSERT INTO hourly
-  (hour, country, device, os, browser, referrer, qr, is_bot, clicks, event, retailer)
+  (hour, country, device, os, browser, referrer, qr, is_bot, clicks, event, retailer, region, oos)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
          value ->> 6, value ->> 7, value ->> 8,
-         COALESCE(value ->> 9, ''), COALESCE(value ->> 10, '')
+         COALESCE(value ->> 9, ''), COALESCE(value ->> 10, ''), COALESCE(value ->> 11, ''),
+         COALESCE(value ->> 12, 0)
   FROM json_each(?, '$[1]') WHERE true
-ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer)
+ON CONFLICT (hour, country, device, os, browser, referrer, qr, is_bot, event, retailer, region, oos)
   DO UPDATE SET clicks = clicks + excluded.clicks";
+
+/// Adds a batch's swaps (its optional `'$[3]'`, rows in `SWAP_FIELDS` order) to `swaps`.
+const ADD_SWAPS: &str = "INSERT INTO swaps (hour, region, original, replacement, n)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+  FROM json_each(?, '$[3]') WHERE true
+ON CONFLICT (hour, region, original, replacement) DO UPDATE SET n = n + excluded.n";
 
 /// Adds a batch's visitors (its `'$[2]'`, rows in `VISITOR_FIELDS` order): a visitor seen
 /// before that day keeps the earliest first hour.
@@ -105,7 +139,7 @@ ON CONFLICT (day, visitor) DO UPDATE SET first_hour = min(first_hour, excluded.f
 /// choices made on its where-to-buy page, which are counted apart).
 const RANGE: &str = "WITH u AS (
   SELECT hour, country, device, os, browser, referrer, qr, is_bot, clicks AS c,
-         event, retailer, event != 'choice' AS visit
+         event, retailer, region, oos, event != 'choice' AS visit
     FROM hourly WHERE hour >= ? AND hour < ?)";
 
 /// The shopper clicks (visits of the link) of `[?, ?)` per value of a dimension's column, the
@@ -194,6 +228,14 @@ struct Totals {
     qr_scans: f64,
     bot_clicks: f64,
     page_views: f64,
+    out_of_stock: f64,
+}
+
+#[derive(Deserialize)]
+struct Swap {
+    o: String,
+    r: String,
+    n: f64,
 }
 
 #[derive(Deserialize)]
@@ -229,9 +271,14 @@ impl LinkClicks {
 /// Creates the tables, and migrates a shard written by an earlier version.
 fn prepare(sql: &SqlStorage) -> Result<()> {
     sql.exec(SCHEMA, None)?;
-    let current: Vec<Count> = sql.exec(HAS_DIMENSIONS, None)?.to_array()?;
-    if current.first().is_some_and(|c| c.n == 0.0) {
-        sql.exec(MIGRATE_DIMENSIONS, None)?;
+    let full: Vec<Count> = sql.exec(HAS_STOCK, None)?.to_array()?;
+    if full.first().is_some_and(|c| c.n == 0.0) {
+        let current: Vec<Count> = sql.exec(HAS_DIMENSIONS, None)?.to_array()?;
+        if current.first().is_some_and(|c| c.n == 0.0) {
+            sql.exec(MIGRATE_DIMENSIONS, None)?;
+        } else {
+            sql.exec(MIGRATE_STOCK, None)?;
+        }
     }
     let old: Vec<Count> = sql
         .exec(
@@ -264,6 +311,7 @@ impl LinkClicks {
         }
         sql.exec(ADD_COUNTS, vec![V::from(batch)])?;
         sql.exec(ADD_VISITORS, vec![V::from(batch)])?;
+        sql.exec(ADD_SWAPS, vec![V::from(batch)])?;
         Ok(())
     }
 
@@ -308,7 +356,9 @@ impl LinkClicks {
                        COALESCE(SUM(CASE WHEN is_bot = 0 AND visit THEN c ELSE 0 END), 0) AS clicks,
                        COALESCE(SUM(CASE WHEN is_bot = 0 AND visit AND qr != '' THEN c ELSE 0 END), 0) AS qr_scans,
                        COALESCE(SUM(CASE WHEN is_bot != 0 THEN c ELSE 0 END), 0) AS bot_clicks,
-                       COALESCE(SUM(CASE WHEN is_bot = 0 AND event = 'page' THEN c ELSE 0 END), 0) AS page_views
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND event = 'page' THEN c ELSE 0 END), 0) AS page_views,
+                       COALESCE(SUM(CASE WHEN is_bot = 0 AND visit AND oos != 0 THEN c ELSE 0 END), 0)
+                         AS out_of_stock
                      FROM u"
                 ),
                 range(),
@@ -319,7 +369,19 @@ impl LinkClicks {
             p.qr_scans = t.qr_scans as u64;
             p.bot_clicks = t.bot_clicks as u64;
             p.page_views = t.page_views as u64;
+            p.out_of_stock = t.out_of_stock as u64;
         }
+        let swaps: Vec<Swap> = sql
+            .exec(
+                &format!(
+                    "SELECT original AS o, replacement AS r, SUM(n) AS n FROM swaps
+                      WHERE hour >= ? AND hour < ? GROUP BY original, replacement
+                      ORDER BY n DESC, original, replacement LIMIT {SHARD_TOP_VALUES}"
+                ),
+                range(),
+            )?
+            .to_array()?;
+        p.substitutions = swaps.into_iter().map(|s| (s.o, s.r, s.n as u64)).collect();
         // The series, then each breakdown (Durable Object SQLite allows few compound terms,
         // so one statement per grouping).
         let series: Vec<Row> = sql
@@ -379,11 +441,11 @@ impl LinkClicks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::stats::{COUNT_FIELDS, EXTRA_COUNT_FIELDS, VISITOR_FIELDS};
+    use crate::domain::stats::{COUNT_FIELDS, EXTRA_COUNT_FIELDS, SWAP_FIELDS, VISITOR_FIELDS};
 
     /// The key of an `hourly` row (the target of its upserts).
     const HOURLY_KEY: &str =
-        "hour, country, device, os, browser, referrer, qr, is_bot, event, retailer";
+        "hour, country, device, os, browser, referrer, qr, is_bot, event, retailer, region, oos";
 
     fn words(sql: &str) -> String {
         sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -412,9 +474,14 @@ mod tests {
         let mut reads: Vec<String> = (0..COUNT_FIELDS.len())
             .map(|i| format!("value ->> {i}"))
             .collect();
-        reads.extend(
-            (COUNT_FIELDS.len()..fields.len()).map(|i| format!("COALESCE(value ->> {i}, '')")),
-        );
+        reads.extend((COUNT_FIELDS.len()..fields.len()).map(|i| {
+            let default = if EXTRA_COUNT_FIELDS[i - COUNT_FIELDS.len()] == "oos" {
+                "0"
+            } else {
+                "''"
+            };
+            format!("COALESCE(value ->> {i}, {default})")
+        }));
         assert_eq!(
             counts,
             format!(
@@ -423,6 +490,11 @@ mod tests {
                 fields.join(", "),
                 reads.join(", ")
             )
+        );
+        let swaps = words(ADD_SWAPS);
+        assert!(
+            swaps.starts_with(&upsert_reads("swaps", &SWAP_FIELDS, "$[3]")),
+            "{swaps}"
         );
         let visitors = words(ADD_VISITORS);
         assert!(
@@ -456,7 +528,12 @@ mod tests {
             "INSERT INTO hourly_next ({old}) SELECT {old} FROM hourly"
         )));
         for f in EXTRA_COUNT_FIELDS {
-            assert!(words(hourly_columns!()).contains(&format!("{f} TEXT NOT NULL DEFAULT ''")));
+            let column = if f == "oos" {
+                format!("{f} INTEGER NOT NULL DEFAULT 0")
+            } else {
+                format!("{f} TEXT NOT NULL DEFAULT ''")
+            };
+            assert!(words(hourly_columns!()).contains(&column), "{column}");
         }
     }
 

@@ -9,6 +9,7 @@ pub mod http;
 pub mod idempotency;
 pub mod link_home;
 pub mod projects;
+pub mod stockouts;
 pub mod store;
 
 use http::errors::ApiError;
@@ -69,7 +70,9 @@ pub fn redirect_lookup(url: &str, env: &Env) -> Option<js_sys::Promise> {
 /// KV's `ArrayBuffer` in a `Uint8Array`, copied into Wasm memory natively), or to its absence.
 /// `undefined` when that alone cannot answer (a miss for an id that may be a link created
 /// moments ago, which asks the link's home object; a capped link); the entry then calls
-/// `fetch`, which takes the full path. `is_get` is false for `HEAD`.
+/// `fetch`, which takes the full path. `is_get` is false for `HEAD`. The answer is a
+/// `Response`, or, for an active link with backups whose availability this isolate does not
+/// hold yet, a promise of one (the entry returns either from its `then`).
 #[wasm_bindgen]
 pub fn redirect_answer(
     req: web_sys::Request,
@@ -78,12 +81,12 @@ pub fn redirect_answer(
     env: &Env,
     ctx: worker::worker_sys::Context,
     raw: Option<Vec<u8>>,
-) -> Option<web_sys::Response> {
+) -> Option<JsValue> {
     let Some(raw) = raw else {
         let short_id = domain::ids::redirect_target(domain::ids::url_path(url))?;
-        return redirect::miss_now(env, short_id);
+        return redirect::miss_now(env, short_id).map(JsValue::from);
     };
-    redirect::answer_now(req, url, env, &Context::new(ctx), &raw, is_get)
+    redirect::answer_now(req, url, env, ctx, &raw, is_get)
 }
 
 async fn route(req: Request, env: Env, ctx: Context) -> Response {
@@ -183,6 +186,8 @@ async fn api(req: Request, env: Env, rest: &[&str]) -> Response {
         (["links", _, "qr-codes"], _) => Err(method_not_allowed("GET, HEAD, POST")),
         (["links", id, "stats"], Method::Get) => http::stats::get(req, &cx, id).await,
         (["links", _, "stats"], _) => Err(method_not_allowed("GET, HEAD")),
+        (["projects", id, "out-of-stock"], Method::Get) => http::stockouts::get(req, &cx, id).await,
+        (["projects", _, "out-of-stock"], _) => Err(method_not_allowed("GET, HEAD")),
         _ => Err(ApiError::not_found("Route")),
     };
     let resp = result.unwrap_or_else(|e| e.into_response(&cx.correlation_id));

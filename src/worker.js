@@ -115,6 +115,16 @@ export class LinkClicks extends rustDurableObject(wasm.LinkClicks) {
     }
   }
 }
+// A project's out-of-stock report takes the batcher's batches the same way.
+export class ProjectStockouts extends rustDurableObject(wasm.ProjectStockouts) {
+  async record(batch) {
+    try {
+      return await this[RUST]().record(batch);
+    } catch (e) {
+      return watch(e);
+    }
+  }
+}
 export const LinkHome = rustDurableObject(wasm.LinkHome);
 export const ProjectIndex = rustDurableObject(wasm.ProjectIndex);
 export const IdempotencyKey = rustDurableObject(wasm.IdempotencyKey);

@@ -285,6 +285,14 @@ describe('real responses match the document', () => {
     assert.equal(stats.status, 200);
     assert.deepEqual(stats.body.data.breakdowns.qrCode, [{ value: 'window-01', qrId: qr.body.data.id, clicks: 1 }]);
     assert.equal((await call('GET', `/v1/links/${id}/stats?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&granularity=day`)).status, 200);
+    const report = await call('GET', '/v1/projects/proj_123/out-of-stock');
+    assert.equal(report.status, 200);
+    assert.equal(report.body.data.byDay.length, 30);
+    const csv = await call('GET', '/v1/projects/proj_123/out-of-stock?format=csv&from=2026-01-01T00:00:00Z&to=2026-01-03T00:00:00Z');
+    assert.equal(csv.status, 200);
+    assert.equal(csv.text.split('\r\n')[2], 'day,2026-01-01,,,,0,0,0');
+    assert.equal((await call('GET', '/v1/projects/proj_other/out-of-stock')).status, 403);
+    assert.equal((await call('GET', '/v1/projects/proj_123/out-of-stock?format=pdf')).status, 400);
 
     // Shopper surfaces.
     const png = await w.visit(pathOf(qr.body.data.imageUrl));

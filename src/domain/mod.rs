@@ -1,4 +1,5 @@
 //! Pure logic: no `worker` imports, unit-tested natively.
+pub mod availability;
 pub mod batcher;
 pub mod client;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod retailers;
 pub mod safety;
 pub mod stats;
+pub mod stockouts;
 pub mod time;
 pub mod upgrade;
 pub mod validate;

@@ -35,6 +35,68 @@ pub struct RedirectRecord {
     /// destination, each offer has its own). Other links' records have none.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub page: Option<Box<super::where_to_buy::PageRecord>>,
+    /// What swapping out-of-stock products needs, for Walmart carts with backups only
+    /// (`backups_for` in `domain::availability`): every other record stays as it was.
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<Backups>,
+}
+
+/// A Walmart cart's lines with their backups, kept in the record of a link that has backups:
+/// the redirect rebuilds the cart's `items=` from them when a primary is out of stock at the
+/// shopper's ZIP. The store id, quantities' order and tracking stay in `dest`, whose `items=`
+/// value is the only part replaced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backups {
+    /// The link's project (its out-of-stock report).
+    #[serde(rename = "p")]
+    pub project_id: String,
+    /// The link's `location.zipCode` (5 digits): the ZIP of shoppers whose own is not known.
+    #[serde(rename = "z", default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    /// The cart in order: (item id, quantity, backup item ids in order of preference).
+    #[serde(rename = "l")]
+    pub lines: Vec<CartLine>,
+}
+
+/// One cart line of `Backups`, written as `[itemId, quantity, [backupIds…]]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine(pub String, pub u32, pub Vec<String>);
+
+impl CartLine {
+    pub fn item(&self) -> &str {
+        &self.0
+    }
+    pub fn quantity(&self) -> u32 {
+        self.1
+    }
+    pub fn backups(&self) -> &[String] {
+        &self.2
+    }
+}
+
+/// `location` with the value of its first `items=` parameter (a Walmart cart's lines)
+/// replaced by `items`; unchanged when it has none.
+pub fn with_cart_items(location: &str, items: &str) -> String {
+    let Some(q) = location.find('?') else {
+        return location.to_string();
+    };
+    let query_end = location.find('#').unwrap_or(location.len());
+    let mut at = q + 1;
+    while at < query_end {
+        let end = location[at..query_end]
+            .find('&')
+            .map_or(query_end, |i| at + i);
+        if let Some(rest) = location[at..end].strip_prefix("items=") {
+            let start = end - rest.len();
+            let mut out = String::with_capacity(location.len() + items.len());
+            out.push_str(&location[..start]);
+            out.push_str(items);
+            out.push_str(&location[end..]);
+            return out;
+        }
+        at = end + 1;
+    }
+    location.to_string()
 }
 
 fn is_false(b: &bool) -> bool {
@@ -224,6 +286,65 @@ mod tests {
         ));
         assert!(!head.contains('\''));
         assert_eq!(escape_html("plain"), "plain");
+    }
+
+    #[test]
+    fn records_without_backups_stay_byte_identical_and_backups_round_trip() {
+        let plain = rec();
+        let s = serde_json::to_string(&plain).unwrap();
+        assert!(!s.contains("\"b\""), "{s}");
+        let with = RedirectRecord {
+            backups: Some(Backups {
+                project_id: "proj_1".into(),
+                zip: Some("72712".into()),
+                lines: vec![
+                    CartLine("1".into(), 2, vec!["7".into(), "8".into()]),
+                    CartLine("3".into(), 1, vec![]),
+                ],
+            }),
+            ..plain.clone()
+        };
+        let s = serde_json::to_string(&with).unwrap();
+        assert!(
+            s.ends_with(r#","b":{"p":"proj_1","z":"72712","l":[["1",2,["7","8"]],["3",1,[]]]}}"#),
+            "{s}"
+        );
+        assert_eq!(serde_json::from_str::<RedirectRecord>(&s).unwrap(), with);
+        let line = &with.backups.as_ref().unwrap().lines[0];
+        assert_eq!(
+            (line.item(), line.quantity(), line.backups().len()),
+            ("1", 2, 2)
+        );
+    }
+
+    #[test]
+    fn cart_items_are_replaced_and_nothing_else() {
+        let cart =
+            "https://www.walmart.com/sc/cart/addToCart?items=1_2,3_1&storeId=9&utm_source=ig";
+        assert_eq!(
+            with_cart_items(cart, "7_2,3_1"),
+            "https://www.walmart.com/sc/cart/addToCart?items=7_2,3_1&storeId=9&utm_source=ig"
+        );
+        assert_eq!(
+            with_cart_items("https://x.com/c?a=1&items=1_1#f", "2_1"),
+            "https://x.com/c?a=1&items=2_1#f"
+        );
+        assert_eq!(
+            with_cart_items("https://x.com/c?items=1_1", "2_1"),
+            "https://x.com/c?items=2_1"
+        );
+        // Only the first `items=` (ours; a forwarded visitor query comes after it).
+        assert_eq!(
+            with_cart_items("https://x.com/c?items=1_1&items=5", "2_1"),
+            "https://x.com/c?items=2_1&items=5"
+        );
+        for none in [
+            "https://x.com/ip/1",
+            "https://x.com/c?offers=A_1",
+            "https://x.com/#items=1",
+        ] {
+            assert_eq!(with_cart_items(none, "2_1"), none);
+        }
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct ClickEvent {
     pub event: &'static str,
     /// The retailer a shopper chose on a where-to-buy page, "" otherwise.
     pub retailer: &'static str,
+    /// US state of the visit (`availability::us_region`), "" when not known.
+    pub region: &'static str,
+    /// For a link with backups: what availability did to the visit's cart.
+    pub stock: Option<StockOutcome>,
 }
 
 /// What a recorded visit was. A where-to-buy page view and the choice of a retailer on it
@@ -114,6 +118,17 @@ impl ClickEvent {
     }
 }
 
+/// What a visit of a link with backups met (`availability::decide` at the shopper's ZIP).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StockOutcome {
+    /// The link's project: its out-of-stock report counts the visit too.
+    pub project: String,
+    /// At least one primary was known to be out of stock.
+    pub out_of_stock: bool,
+    /// (primary, the backup in its place), one per swap.
+    pub swaps: Vec<(String, String)>,
+}
+
 /// Field and row separators of the visits text the redirect's glue reads in one call per
 /// batch (ASCII unit and record separators: control characters no header value may hold;
 /// the glue also blanks them out, so a row can never spill into another).
@@ -121,8 +136,9 @@ pub const VISIT_FIELD_SEP: char = '\u{1f}';
 pub const VISIT_ROW_SEP: char = '\u{1e}';
 
 /// What a visit's request says about the visitor, as read by the glue: User-Agent, Referer,
-/// client IP, country (the `CF-IPCountry` header, else `request.cf.country`) and
-/// `request.cf.botManagement.verifiedBot` (when `cf` was read).
+/// client IP, country (the `CF-IPCountry` header, else `request.cf.country`),
+/// `request.cf.botManagement.verifiedBot` (when `cf` was read) and region (the
+/// `CF-Region-Code` header, else `request.cf.regionCode` when `cf` was read).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VisitFields<'a> {
     pub user_agent: &'a str,
@@ -131,9 +147,10 @@ pub struct VisitFields<'a> {
     pub country: &'a str,
     /// `"1"` / `"0"` when the runtime said, `""` when it did not.
     pub verified_bot: &'a str,
+    pub region: &'a str,
 }
 
-/// Splits the visits text into exactly `expected` rows of five fields; `None` when the text
+/// Splits the visits text into exactly `expected` rows of six fields; `None` when the text
 /// has another shape (then nothing of the batch is trusted).
 pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>> {
     if expected == 0 {
@@ -152,6 +169,7 @@ pub fn parse_visits(text: &str, expected: usize) -> Option<Vec<VisitFields<'_>>>
                 ip: f.next()?,
                 country: f.next()?,
                 verified_bot: f.next()?,
+                region: f.next()?,
             };
             f.next().is_none().then_some(v)
         })
@@ -185,9 +203,12 @@ pub fn click_event(
     };
     let ua = some(v.user_agent);
     let info = crate::domain::client::classify(ua.as_deref(), verified);
+    let country = country_code(v.country);
     ClickEvent {
         ts: now,
-        country: country_code(v.country),
+        region: crate::domain::availability::us_region(v.region, &country),
+        stock: None,
+        country,
         device: info.device.as_str(),
         os: info.os,
         browser: info.browser,
@@ -255,11 +276,15 @@ fn is_host_name(host: &str) -> bool {
 pub const COUNT_FIELDS: [&str; 9] = [
     "hour", "country", "device", "os", "browser", "referrer", "qr", "is_bot", "clicks",
 ];
-/// Fields a count row may carry after `COUNT_FIELDS`, each a string, `""` when absent: a
-/// row of a visit of the link ends at `clicks` (so rows, and the rows of batches made before
-/// these fields, keep their nine fields), any other row has them all. Each is a column of a
-/// shard's `hourly` table with the default `''`.
-pub const EXTRA_COUNT_FIELDS: [&str; 2] = ["event", "retailer"];
+/// Fields a count row may carry after `COUNT_FIELDS`: what the visit was (`event`, `""` for a
+/// visit of the link), the retailer chosen on a where-to-buy page, the visit's US state and
+/// whether it met an out-of-stock product (0 or 1). A row of a plain visit ends at `clicks` (so
+/// rows, and the rows of batches made before these fields, keep their nine fields); any other
+/// row has them all. Each is a column of a shard's `hourly` table with a default (`''`, `0`).
+pub const EXTRA_COUNT_FIELDS: [&str; 4] = ["event", "retailer", "region", "oos"];
+/// Fields of a swap row, the optional fourth part of a batch (`[id, counts, visitors, swaps]`,
+/// only when a shopper's cart had a backup swapped in): per hour, region and swap, how many.
+pub const SWAP_FIELDS: [&str; 5] = ["hour", "region", "original", "replacement", "n"];
 /// Fields of a visitor row of a delivered batch (see `COUNT_FIELDS`).
 pub const VISITOR_FIELDS: [&str; 3] = ["day", "visitor", "first_hour"];
 
@@ -275,6 +300,8 @@ type CountKey<'a> = (
     &'a str,
     u8,
     (&'a str, &'a str),
+    &'a str,
+    u8,
 );
 
 /// The delivery body of a batch of events (see `COUNT_FIELDS`), under the given batch id, in
@@ -302,8 +329,11 @@ pub struct BatchPart {
     counts: String,
     /// Visitor rows, comma-separated.
     visitors: String,
+    /// Swap rows, comma-separated.
+    swaps: String,
     count_rows: usize,
     visitor_rows: usize,
+    swap_rows: usize,
     /// Clicks counted in the part's rows.
     pub clicks: u64,
 }
@@ -322,12 +352,16 @@ impl BatchPart {
         out.push_str(&self.counts);
         out.push_str("],[");
         out.push_str(&self.visitors);
+        if self.swap_rows > 0 {
+            out.push_str("],[");
+            out.push_str(&self.swaps);
+        }
         out.push_str("]]");
         out
     }
 
     fn len(&self) -> usize {
-        self.counts.len() + self.visitors.len() + ENVELOPE_BYTES
+        self.counts.len() + self.visitors.len() + self.swaps.len() + ENVELOPE_BYTES
     }
 }
 
@@ -336,9 +370,11 @@ impl BatchPart {
 fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<BatchPart> {
     let mut counts: BTreeMap<CountKey<'_>, u32> = BTreeMap::new();
     let mut visitors: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    let mut swaps: BTreeMap<(i64, &str, &str, &str), u32> = BTreeMap::new();
     for e in events {
         let hour = floor_to(e.ts, HOUR_MS);
         let is_bot = u8::from(!e.bot.is_empty());
+        let oos = u8::from(e.stock.as_ref().is_some_and(|s| s.out_of_stock));
         let key = (
             hour,
             e.country.as_str(),
@@ -349,6 +385,8 @@ fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<Ba
             e.qr.as_str(),
             is_bot,
             (e.event, e.retailer),
+            e.region,
+            oos,
         );
         *counts.entry(key).or_default() += 1;
         if is_bot == 0 {
@@ -356,15 +394,23 @@ fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<Ba
                 .entry((e.ts.div_euclid(DAY_MS), e.visitor.as_str()))
                 .and_modify(|first| *first = (*first).min(hour))
                 .or_insert(hour);
+            for (original, replacement) in e.stock.iter().flat_map(|s| &s.swaps) {
+                *swaps
+                    .entry((hour, e.region, original.as_str(), replacement.as_str()))
+                    .or_default() += 1;
+            }
         }
     }
     let mut parts = vec![BatchPart::default()];
     let mut buf = Vec::new();
-    for ((h, c, d, o, b, r, q, bot, extra), n) in counts {
-        let json = if extra == ("", "") {
+    for ((h, c, d, o, b, r, q, bot, extra, region, oos), n) in counts {
+        let json = if extra == ("", "") && region.is_empty() && oos == 0 {
             row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n))
         } else {
-            row_json(&mut buf, &(h, c, d, o, b, r, q, bot, n, extra.0, extra.1))
+            row_json(
+                &mut buf,
+                &(h, c, d, o, b, r, q, bot, n, extra.0, extra.1, region, oos),
+            )
         };
         let part = room(&mut parts, json.len(), max_rows, max_bytes, |p| {
             p.count_rows
@@ -380,6 +426,12 @@ fn cut_batch(events: &[ClickEvent], max_rows: usize, max_bytes: usize) -> Vec<Ba
         });
         append(&mut part.visitors, json);
         part.visitor_rows += 1;
+    }
+    for ((hour, region, original, replacement), n) in swaps {
+        let json = row_json(&mut buf, &(hour, region, original, replacement, n));
+        let part = room(&mut parts, json.len(), max_rows, max_bytes, |p| p.swap_rows);
+        append(&mut part.swaps, json);
+        part.swap_rows += 1;
     }
     parts
 }
@@ -403,7 +455,7 @@ fn room(
 ) -> &mut BatchPart {
     // A part without rows takes any row: a row larger than a part still goes somewhere.
     let full = parts.last().is_none_or(|p| {
-        let empty = p.count_rows + p.visitor_rows == 0;
+        let empty = p.count_rows + p.visitor_rows + p.swap_rows == 0;
         rows(p) >= max_rows || (!empty && p.len().saturating_add(row_bytes + 1) > max_bytes)
     });
     if full {
@@ -435,8 +487,9 @@ pub struct CheckedBatch {
 }
 
 /// Checks a delivered batch (`batch_body`) before any of it is stored: its id a batch id,
-/// every row complete and every field with its type, every hour a whole hour, `is_bot` 0 or
-/// 1, every count at least 1, and every visitor's first hour within its day.
+/// every row complete and every field with its type, every hour a whole hour, `is_bot` and
+/// `oos` 0 or 1, every count at least 1, and every visitor's first hour within its day.
+/// Batches of earlier versions (no region or `oos` in their rows, no swaps) read as they did.
 pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
     if json.len() > MAX_BATCH_BYTES {
         return Err(format!("larger than {MAX_BATCH_BYTES} bytes"));
@@ -444,42 +497,60 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
     // Read as a `Value` (a batch holds one row per distinct combination, not per click): no
     // deserializer of its own to add to the bundle.
     let batch: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let Some([Value::String(id), Value::Array(counts), Value::Array(visitors)]) =
-        batch.as_array().map(Vec::as_slice)
-    else {
-        return Err("not a batch: [id, counts, visitors]".into());
+    let (id, counts, visitors, swaps) = match batch.as_array().map(Vec::as_slice) {
+        Some([Value::String(id), Value::Array(c), Value::Array(v)]) => (id, c, v, &[][..]),
+        Some([Value::String(id), Value::Array(c), Value::Array(v), Value::Array(s)]) => {
+            (id, c, v, s.as_slice())
+        }
+        _ => return Err("not a batch: [id, counts, visitors]".into()),
     };
     let at = id
         .strip_prefix("bat_")
         .and_then(|u| ulid::Ulid::from_string(u).ok())
         .and_then(|u| i64::try_from(u.timestamp_ms()).ok())
         .ok_or("the batch id is not a bat_ ULID")?;
-    if counts.len() > MAX_EVENTS_PER_CALL || visitors.len() > MAX_EVENTS_PER_CALL {
+    if [counts.len(), visitors.len(), swaps.len()]
+        .iter()
+        .any(|n| *n > MAX_EVENTS_PER_CALL)
+    {
         return Err(format!("more than {MAX_EVENTS_PER_CALL} rows"));
     }
     let mut clicks = 0u64;
     for (i, row) in counts.iter().enumerate() {
         let problem = |what: &str| format!("count {i}: {what}");
-        let Some(fields) = row.as_array() else {
+        let Some(fields) = row.as_array().map(Vec::as_slice) else {
             return Err(problem("not a row"));
         };
-        let n_fields = COUNT_FIELDS.len();
-        if fields.len() != n_fields && fields.len() != n_fields + EXTRA_COUNT_FIELDS.len() {
+        // Nine fields; eleven (with an event and a retailer, as rows were before region and
+        // out-of-stock were counted); or thirteen.
+        let (base, extra) = match fields.len() {
+            9 => (fields, &[][..]),
+            11 | 13 => fields.split_at(9),
+            _ => (&[][..], &[][..]),
+        };
+        let Some([hour, dimensions @ .., is_bot, n]) = Some(base).filter(|b| !b.is_empty()) else {
+            return Err(problem(
+                "expected hour, six dimension strings, is_bot and clicks",
+            ));
+        };
+        let strings = extra.len().min(3);
+        if dimensions.len() != COUNT_FIELDS.len() - 3
+            || !dimensions
+                .iter()
+                .chain(&extra[..strings])
+                .all(Value::is_string)
+        {
             return Err(problem(
                 "expected hour, six dimension strings, is_bot and clicks",
             ));
         }
-        let (hour, dimensions, is_bot, n) = (
-            &fields[0],
-            &fields[1..n_fields - 2],
-            &fields[n_fields - 2],
-            &fields[n_fields - 1],
-        );
-        let extra = &fields[n_fields..];
-        if !dimensions.iter().chain(extra).all(Value::is_string) {
-            return Err(problem(
-                "expected hour, six dimension strings, is_bot and clicks",
-            ));
+        if let [_, _, region, oos] = extra {
+            if region.as_str().is_none_or(|r| r.len() > MAX_VALUE_BYTES) {
+                return Err(problem("region must be a string of at most 253 bytes"));
+            }
+            if !matches!(oos.as_u64(), Some(0 | 1)) {
+                return Err(problem("oos must be 0 or 1"));
+            }
         }
         if dimensions
             .iter()
@@ -518,6 +589,26 @@ pub fn check_batch(json: &str) -> Result<CheckedBatch, String> {
         };
         if !of_its_day {
             return Err(format!("visitor {i}: not a visitor of its day"));
+        }
+    }
+    for (i, row) in swaps.iter().enumerate() {
+        let ok = match row.as_array().map(Vec::as_slice) {
+            Some([hour, region, original, replacement, n]) => {
+                hour.as_i64().is_some_and(|h| h.rem_euclid(HOUR_MS) == 0)
+                    && region.as_str().is_some_and(|r| r.len() <= MAX_VALUE_BYTES)
+                    && [original, replacement].iter().all(|id| {
+                        id.as_str().is_some_and(|s| {
+                            (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+                        })
+                    })
+                    && matches!(n.as_u64(), Some(1..=0xffff_ffff))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "swap {i}: expected hour, region, two item ids and a count"
+            ));
         }
     }
     Ok(CheckedBatch {
@@ -576,13 +667,14 @@ pub fn ceil_to(ts: i64, step: i64) -> i64 {
 }
 
 /// Breakdown dimensions, in answer order. Each is a column of a shard's `hourly` table.
-pub const DIMENSIONS: [(&str, &str); 6] = [
+pub const DIMENSIONS: [(&str, &str); 7] = [
     ("country", "country"),
     ("device", "device"),
     ("os", "os"),
     ("browser", "browser"),
     ("referrer", "referrer"),
     ("qrCode", "qr"),
+    ("region", "region"),
 ];
 
 /// Values a breakdown of the stats answer lists, by clicks; the clicks of the others are
@@ -617,6 +709,13 @@ pub struct Partial {
     /// and under `""` the visits of a single-retailer link (not in `clicks` for the choices).
     #[serde(default)]
     pub retailers: BTreeMap<String, u64>,
+    /// Shopper visits that met at least one out-of-stock primary.
+    #[serde(default)]
+    pub out_of_stock: u64,
+    /// (primary, backup, shopper visits it was swapped in for): a shard's
+    /// `SHARD_TOP_VALUES` most frequent.
+    #[serde(default)]
+    pub substitutions: Vec<(String, String, u64)>,
 }
 
 impl Partial {
@@ -661,8 +760,26 @@ impl Partial {
         for (r, n) in other.retailers {
             *self.retailers.entry(r).or_default() += n;
         }
+        self.out_of_stock += other.out_of_stock;
+        self.substitutions.extend(other.substitutions);
         self
     }
+}
+
+/// Swaps summed over shards, most frequent first (ties by ids), the `TOP_VALUES` first.
+pub fn substitutions(rows: &[(String, String, u64)]) -> Value {
+    let mut sums: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (original, replacement, n) in rows {
+        *sums.entry((original, replacement)).or_default() += n;
+    }
+    let mut list: Vec<((&str, &str), u64)> = sums.into_iter().filter(|(_, n)| *n > 0).collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Value::Array(
+        list.into_iter()
+            .take(TOP_VALUES)
+            .map(|((o, r), n)| json!({"originalId": o, "replacementId": r, "count": n}))
+            .collect(),
+    )
 }
 
 /// Caps the number of buckets a series may have (a year of hours fits).
@@ -716,6 +833,8 @@ pub fn answer(p: &Partial, from: i64, to: i64, g: Granularity) -> Value {
         "qrScans": p.qr_scans,
         "botClicks": p.bot_clicks,
         "uniqueVisitors": p.unique_visitors,
+        "outOfStock": p.out_of_stock,
+        "substitutions": substitutions(&p.substitutions),
         "from": super::time::format_rfc3339(from),
         "to": super::time::format_rfc3339(to),
         "granularity": if g == Granularity::Hour { "hour" } else { "day" },
@@ -782,22 +901,30 @@ pub fn add_retailer_stats(data: &mut Value, p: &Partial, link_retailer: &str, of
 
 #[cfg(test)]
 mod tests {
-    fn row(fields: [&str; 5]) -> String {
+    fn row(fields: [&str; 6]) -> String {
         fields.join(&VISIT_FIELD_SEP.to_string())
     }
 
     #[test]
-    fn visits_text_splits_into_rows_of_five_fields() {
+    fn visits_text_splits_into_rows_of_six_fields() {
         let phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98";
         let text = [
-            row([phone, "https://l.instagram.com/", "203.0.113.9", "US", "0"]),
-            row(["facebookexternalhit/1.1", "", "198.51.100.1", "", ""]),
+            row([
+                phone,
+                "https://l.instagram.com/",
+                "203.0.113.9",
+                "US",
+                "0",
+                "TX",
+            ]),
+            row(["facebookexternalhit/1.1", "", "198.51.100.1", "", "", ""]),
         ]
         .join(&VISIT_ROW_SEP.to_string());
         let v = parse_visits(&text, 2).expect("two rows");
         assert_eq!(v[0].user_agent, phone);
         assert_eq!(v[0].country, "US");
         assert_eq!(v[0].verified_bot, "0");
+        assert_eq!((v[0].region, v[1].region), ("TX", ""));
         assert_eq!(v[1].referer, "");
         assert_eq!(v[1].verified_bot, "");
         // Any other shape is refused whole.
@@ -805,8 +932,14 @@ mod tests {
         assert_eq!(parse_visits(&text, 1), None);
         let four = ["a", "b", "c", "d"].join(&VISIT_FIELD_SEP.to_string());
         assert_eq!(parse_visits(&four, 1), None);
-        let six = format!("{}{}x", row(["a", "b", "c", "d", "e"]), VISIT_FIELD_SEP);
-        assert_eq!(parse_visits(&six, 1), None);
+        let seven = format!(
+            "{}{}x",
+            row(["a", "b", "c", "d", "e", "f"]),
+            VISIT_FIELD_SEP
+        );
+        assert_eq!(parse_visits(&seven, 1), None);
+        let five = ["a", "b", "c", "d", "e"].join(&VISIT_FIELD_SEP.to_string());
+        assert_eq!(parse_visits(&five, 1), None);
         assert_eq!(parse_visits("", 0), Some(vec![]));
         assert_eq!(parse_visits("x", 0), None);
     }
@@ -852,6 +985,8 @@ mod tests {
             visitor: visitor.into(),
             event: "",
             retailer: "",
+            region: "",
+            stock: None,
         }
     }
 
@@ -934,6 +1069,150 @@ mod tests {
         assert_eq!(check_batch(&batch_body(BATCH_ID, &[])).unwrap().clicks, 0);
     }
 
+    fn stocked(
+        ts: i64,
+        visitor: &str,
+        region: &'static str,
+        oos: bool,
+        swaps: &[(&str, &str)],
+    ) -> ClickEvent {
+        ClickEvent {
+            region,
+            stock: Some(StockOutcome {
+                project: "proj_1".into(),
+                out_of_stock: oos,
+                swaps: swaps
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            }),
+            ..tap_at(ts, visitor, "")
+        }
+    }
+
+    #[test]
+    fn regions_out_of_stock_visits_and_swaps_are_counted_into_the_batch() {
+        let h = 1_767_225_600_000;
+        let mut bot = stocked(h + 4, "b", "TX", true, &[("1", "7")]);
+        bot.bot = "googlebot";
+        bot.device = "bot";
+        let events = vec![
+            stocked(h + 1, "v1", "TX", true, &[("1", "7")]),
+            stocked(h + 2, "v2", "TX", true, &[("1", "7"), ("2", "9")]),
+            stocked(h + 3, "v3", "", false, &[]),
+            tap_at(h + 5, "v4", ""),
+            bot,
+        ];
+        let body = batch_body(BATCH_ID, &events);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let row = |region: &str, oos: u8, n: u32| {
+            let mut r = json!([
+                h,
+                "US",
+                "mobile",
+                "ios",
+                "instagram",
+                "l.instagram.com",
+                "",
+                0,
+                n
+            ]);
+            if !region.is_empty() || oos > 0 {
+                r.as_array_mut()
+                    .unwrap()
+                    .extend([json!(""), json!(""), json!(region), json!(oos)]);
+            }
+            r
+        };
+        let bot_row = json!([
+            h,
+            "US",
+            "bot",
+            "ios",
+            "instagram",
+            "l.instagram.com",
+            "",
+            1,
+            1,
+            "",
+            "",
+            "TX",
+            1
+        ]);
+        assert_eq!(v[1], json!([bot_row, row("", 0, 2), row("TX", 1, 2)]));
+        // Swaps of shoppers only, per hour, region and pair.
+        assert_eq!(
+            v[3],
+            json!([[h, "TX", "1", "7", 2], [h, "TX", "2", "9", 1]])
+        );
+        let checked = check_batch(&body).unwrap();
+        assert_eq!(checked.clicks, 5);
+        // Batches without any of it keep the shape earlier versions wrote.
+        let plain = batch_body(BATCH_ID, &[tap_at(h, "v", "")]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&plain)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        // The extra fields and swap rows are checked too.
+        let refused = |edit: &dyn Fn(&mut Value)| {
+            let mut v = v.clone();
+            edit(&mut v);
+            check_batch(&v.to_string()).unwrap_err()
+        };
+        assert_eq!(
+            refused(&|v| v[1][2][12] = json!(2)),
+            "count 2: oos must be 0 or 1"
+        );
+        assert_eq!(
+            refused(&|v| v[1][2][11] = json!("r".repeat(300))),
+            "count 2: region must be a string of at most 253 bytes"
+        );
+        refused(&|v| {
+            v[1][2].as_array_mut().unwrap().pop();
+        });
+        let swap_err = "swap 0: expected hour, region, two item ids and a count";
+        assert_eq!(refused(&|v| v[3][0][2] = json!("x")), swap_err);
+        assert_eq!(refused(&|v| v[3][0][4] = json!(0)), swap_err);
+        assert_eq!(refused(&|v| v[3][0][0] = json!(h + 1)), swap_err);
+        refused(&|v| v.as_array_mut().unwrap().push(json!([])));
+    }
+
+    #[test]
+    fn out_of_stock_visits_and_substitutions_merge_across_shards() {
+        let shard = |oos: u64, subs: Vec<(&str, &str, u64)>| Partial {
+            out_of_stock: oos,
+            substitutions: subs
+                .into_iter()
+                .map(|(a, b, n)| (a.to_string(), b.to_string(), n))
+                .collect(),
+            ..Default::default()
+        };
+        let p = shard(2, vec![("1", "7", 2), ("2", "9", 1)])
+            .merge(shard(3, vec![("2", "9", 4), ("3", "5", 1), ("1", "8", 1)]));
+        let a = answer(&p, 0, HOUR_MS, Granularity::Hour);
+        assert_eq!(a["outOfStock"], 5);
+        assert_eq!(
+            a["substitutions"],
+            json!([
+                {"originalId": "2", "replacementId": "9", "count": 5},
+                {"originalId": "1", "replacementId": "7", "count": 2},
+                {"originalId": "1", "replacementId": "8", "count": 1},
+                {"originalId": "3", "replacementId": "5", "count": 1},
+            ])
+        );
+        assert_eq!(a["breakdowns"]["region"], json!([]));
+        // A shard of an earlier version answers without them.
+        let old: Partial = serde_json::from_str(
+            r#"{"clicks":1,"qr_scans":0,"bot_clicks":0,"unique_visitors":1,"series":{},"breakdowns":{}}"#,
+        )
+        .unwrap();
+        assert_eq!((old.out_of_stock, old.substitutions.len()), (0, 0));
+    }
+
     #[test]
     fn page_views_and_choices_are_rows_of_their_own() {
         use crate::domain::retailers::Retailer;
@@ -955,13 +1234,17 @@ mod tests {
                 0,
                 n
             ]);
-            for e in extra {
-                r.as_array_mut().unwrap().push(json!(e));
+            if !extra.is_empty() {
+                for e in extra {
+                    r.as_array_mut().unwrap().push(json!(e));
+                }
+                // No region, not out of stock.
+                r.as_array_mut().unwrap().extend([json!(""), json!(0)]);
             }
             r
         };
         // A visit of the link keeps its nine fields (as every row did before events had
-        // kinds); the others carry the event and the retailer.
+        // kinds); the others carry the event, the retailer, the region and out-of-stock.
         assert_eq!(
             v[1],
             json!([
@@ -1076,7 +1359,9 @@ mod tests {
         refused(&|v| {
             v.as_array_mut().unwrap().pop();
         });
-        refused(&|v| v.as_array_mut().unwrap().push(json!([])));
+        // A fourth part is a list of swaps; nothing else, and nothing after it.
+        refused(&|v| v.as_array_mut().unwrap().push(json!({})));
+        refused(&|v| v.as_array_mut().unwrap().extend([json!([]), json!([])]));
         let many: Vec<Value> = (0..=MAX_EVENTS_PER_CALL as i64)
             .map(|i| json!([h + i * HOUR_MS, "", "", "", "", "", "", 0, 1]))
             .collect();
@@ -1098,6 +1383,7 @@ mod tests {
             ip: "203.0.113.9",
             country: "US",
             verified_bot: "0",
+            region: "tx",
         };
         let now = 1_767_225_600_000; // 2026-01-01T00:00:00Z
         let e = click_event(&tap, &VisitorHasher::new(b"k"), Some("qr_1".into()), now);
@@ -1106,6 +1392,7 @@ mod tests {
         assert_eq!(e.device, "mobile");
         assert_eq!(e.os, "ios");
         assert_eq!(e.referrer, "l.instagram.com");
+        assert_eq!(e.region, "TX");
         assert_eq!(e.qr, "qr_1");
         assert_eq!(e.bot, "");
         assert_eq!(

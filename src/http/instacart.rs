@@ -199,7 +199,7 @@ async fn call(config: &Config, req: &UpstreamRequest) -> Result<(u16, String), S
 }
 
 /// `fut`'s output, or `None` when `limit` passes first (a race with a timer; `fut` is dropped).
-async fn with_timeout<F: Future>(fut: F, limit: Duration) -> Option<F::Output> {
+pub(crate) async fn with_timeout<F: Future>(fut: F, limit: Duration) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let mut timer = pin!(Delay::from(limit));
     std::future::poll_fn(|cx| {

@@ -318,9 +318,10 @@ pub async fn load_link(
         .ok_or_else(|| ApiError::not_found("Link"))
 }
 
-/// The destination of a validated link: built here for Walmart, Target and custom links;
+/// The destination of a validated link: built here for Walmart, Target and custom links (a
+/// Walmart cart with backups and a ZIP checked at that ZIP, `availability::smart_select`);
 /// made by Instacart's API (cached by content) for Instacart pages. Returns the URL and any
-/// warnings (an Instacart failure answered with the fallback URL).
+/// warnings (an Instacart failure answered with the fallback URL, a substituted product).
 pub async fn resolve_destination(
     cx: &Ctx,
     store: &Store,
@@ -347,11 +348,9 @@ pub async fn resolve_destination(
             if order.associate_tag.is_none() {
                 order.associate_tag = project_tag.as_deref();
             }
-            Ok((
-                retailers::destination(spec.retailer, &order)
-                    .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?,
-                Vec::new(),
-            ))
+            let dest = retailers::destination(spec.retailer, &order)
+                .map_err(|e| ApiError::rule(e.key, "no_destination", e.message))?;
+            Ok(super::availability::smart_select(&cx.env, spec, dest).await)
         }
     }
 }
@@ -402,6 +401,7 @@ pub fn redirect_record(
                 .unwrap_or(&spec.name),
         ),
         page: None,
+        backups: crate::domain::availability::backups_for(spec),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod availability;
 pub mod bulk;
 pub mod config;
 pub mod errors;
@@ -15,6 +16,7 @@ pub mod qr_codes;
 pub mod qr_image;
 pub mod redirect;
 pub mod stats;
+pub mod stockouts;
 pub mod where_to_buy;
 
 use errors::ApiError;

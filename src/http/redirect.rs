@@ -7,13 +7,18 @@
 //!   Clients that do not use it up (bots, link previews, tools, an empty User-Agent, `HEAD`)
 //!   never get its destination: they get a neutral page titled with the link's public name.
 
+use super::availability::{self as stock, CartQuery};
 use super::{now_ms, shopper_page, shopper_page_with_head, stats, text_response};
+use crate::domain::availability::{decide, shopper_zip, Snapshot};
 use crate::domain::client;
 use crate::domain::ids::{has_valid_check, is_plausible_short_id};
-use crate::domain::record::{escape_html, preview_head, RedirectRecord, Status, QR_PARAM};
+use crate::domain::record::{
+    escape_html, preview_head, with_cart_items, RedirectRecord, Status, QR_PARAM,
+};
+use crate::domain::stats::StockOutcome;
 use crate::store::{durable, fast, PrintedQr};
 use wasm_bindgen::prelude::*;
-use worker::{web_sys, Cache, Context, Env, Headers, Response};
+use worker::{web_sys, worker_sys, Cache, Context, Env, Headers, Response};
 
 /// How long a confirmed-unknown short id is remembered at a location.
 const NEGATIVE_TTL_SECS: u32 = 30;
@@ -55,9 +60,27 @@ pub async fn handle(
             }
         }
     }
+    if status == Status::Active && preview.is_none() && has_backups(env, &record) {
+        let Some(b) = &record.backups else {
+            return not_found().into();
+        };
+        let shopper = stock::shopper(&req);
+        let region = shopper.region();
+        let known = match shopper_zip(shopper.postal_code(), b.zip.as_deref()) {
+            Some(zip) => stock::known(env, ctx, CartQuery::new(&b.lines, zip), now).await,
+            None => None,
+        };
+        let known = known.as_deref();
+        return stocked_answer(req, url, env, ctx, record, now, is_get, region, known);
+    }
     answer(
         req, url, env, ctx, record, status, now, is_get, preview, short_id,
     )
+}
+
+/// Whether the record's cart may take backups (the record has them, availability is on).
+fn has_backups(env: &Env, record: &RedirectRecord) -> bool {
+    record.backups.is_some() && stock::enabled(env)
 }
 
 /// The title of a capped link's preview page: its public name from the record, or, for a
@@ -119,29 +142,140 @@ pub async fn printed(
 /// The answer from a record KV returned, without awaiting anything: the entry module's
 /// fast path (`redirect_answer` in lib.rs), which saves the async bridge. `None` when the
 /// record needs more than that (a capped link takes a use from its home object) or cannot
-/// be read; the caller then takes the full path, `handle`.
+/// be read; the caller then takes the full path, `handle`. An active link with backups is
+/// answered at once when this isolate knows the cart's availability at the shopper's ZIP,
+/// else with a promise of the answer after one Cache API read (`with_backups_now`).
 pub fn answer_now(
     req: web_sys::Request,
     url: &str,
     env: &Env,
-    ctx: &Context,
+    ctx: worker_sys::Context,
     raw: &[u8],
     is_get: bool,
-) -> Option<web_sys::Response> {
+) -> Option<JsValue> {
     let record = parse_record(raw)?;
     let now = now_ms();
     let status = record.status(now);
     if status == Status::Active && record.max_clicks.is_some() {
         return None;
     }
+    if status == Status::Active && has_backups(env, &record) {
+        return Some(with_backups_now(req, url, env, ctx, record, now, is_get));
+    }
     // Only a where-to-buy page needs its short id (its buttons' addresses).
     let short_id = match record.page {
         Some(_) => crate::domain::ids::redirect_target(crate::domain::ids::url_path(url))?,
         None => "",
     };
-    Some(answer(
-        req, url, env, ctx, record, status, now, is_get, None, short_id,
-    ))
+    Some(
+        answer(
+            req,
+            url,
+            env,
+            &Context::new(ctx),
+            record,
+            status,
+            now,
+            is_get,
+            None,
+            short_id,
+        )
+        .into(),
+    )
+}
+
+/// An active link with backups on the fast path: the response when this isolate holds the
+/// cart's availability at the shopper's ZIP (or the ZIP is not known), else a promise of it
+/// after one read of the location's cache. Never a call to Walmart: a missing or stale
+/// answer is refreshed after the response.
+fn with_backups_now(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    js_ctx: worker_sys::Context,
+    record: RedirectRecord,
+    now: i64,
+    is_get: bool,
+) -> JsValue {
+    let Some(b) = &record.backups else {
+        return web_sys::Response::from(not_found()).into();
+    };
+    let shopper = stock::shopper(&req);
+    let region = shopper.region();
+    let Some(zip) = shopper_zip(shopper.postal_code(), b.zip.as_deref()) else {
+        let ctx = Context::new(js_ctx);
+        return stocked_answer(req, url, env, &ctx, record, now, is_get, region, None).into();
+    };
+    let q = CartQuery::new(&b.lines, zip);
+    if let Some(s) = stock::remembered(&q.key).filter(|s| s.usable(now)) {
+        let ctx = Context::new(js_ctx);
+        if !s.fresh(now) {
+            stock::refresh_later(env, &ctx, q);
+        }
+        return stocked_answer(req, url, env, &ctx, record, now, is_get, region, Some(&s)).into();
+    }
+    let (env, url) = (env.clone(), url.to_string());
+    worker::wasm_bindgen_futures::future_to_promise(async move {
+        let ctx = Context::new(js_ctx);
+        let known = stock::known(&env, &ctx, q, now).await;
+        let resp = stocked_answer(
+            req,
+            &url,
+            &env,
+            &ctx,
+            record,
+            now,
+            is_get,
+            region,
+            known.as_deref(),
+        );
+        Ok(resp.into())
+    })
+    .into()
+}
+
+/// The 302 of an active link with backups: its cart as availability at the shopper's ZIP
+/// makes it (`domain::availability::decide`; the record's cart when nothing is known), and the
+/// visit queued for recording with what the cart met.
+#[allow(clippy::too_many_arguments)]
+fn stocked_answer(
+    req: web_sys::Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    record: RedirectRecord,
+    now: i64,
+    is_get: bool,
+    region: &'static str,
+    known: Option<&Snapshot>,
+) -> web_sys::Response {
+    let query = url.split_once('?').map(|(_, q)| q);
+    let mut location = record.location(query);
+    let decision = match (known, &record.backups) {
+        (Some(s), Some(b)) => Some(decide(&b.lines, s)),
+        _ => None,
+    };
+    if let Some(d) = &decision {
+        location = with_cart_items(&location, &d.items);
+    }
+    let resp = found(&location);
+    if is_get && stats::recording_on(env) {
+        let qr = record.qr_for_query(query).map(str::to_string);
+        let project = record.backups.map(|b| b.project_id).unwrap_or_default();
+        let outcome = match decision {
+            Some(d) => StockOutcome {
+                project,
+                out_of_stock: d.out_of_stock,
+                swaps: d.swaps,
+            },
+            None => StockOutcome {
+                project,
+                ..StockOutcome::default()
+            },
+        };
+        stats::record_stocked_click(req, env, ctx, record.link_id, qr, now, (outcome, region));
+    }
+    resp
 }
 
 /// A stored redirect record from its bytes. Parsed from `&str`, as everywhere else:

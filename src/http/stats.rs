@@ -4,7 +4,7 @@
 use super::auth::authenticate;
 use super::errors::ApiError;
 use super::links::load_link;
-use super::{json_data, now_ms, random_bytes, Ctx};
+use super::{json_data, now_ms, random16, random_bytes, Ctx};
 use crate::domain::batcher::{Batcher, MAX_PENDING_VISITS};
 use crate::domain::client::VisitorHasher;
 use crate::domain::error::FieldError;
@@ -12,9 +12,10 @@ use crate::domain::ids::ulid_id;
 pub use crate::domain::stats::EventKind;
 use crate::domain::stats::{
     answer, batch_parts, ceil_to, click_event, floor_to, keep_batching, parse_visits, shard_for,
-    shard_name, ClickEvent, Granularity, Partial, BATCH_STALE_MS, BATCH_WINDOW_MS, CLICK_SHARDS,
-    DAY_MS, HOUR_MS, MAX_BUCKETS,
+    shard_name, ClickEvent, Granularity, Partial, StockOutcome, BATCH_STALE_MS, BATCH_WINDOW_MS,
+    CLICK_SHARDS, DAY_MS, HOUR_MS, MAX_BUCKETS,
 };
+use crate::domain::stockouts::{project_rows, ProjectRows};
 use crate::domain::time::parse_rfc3339;
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -86,6 +87,9 @@ struct Visit {
     now: i64,
     /// What the visit was: of the link, of its where-to-buy page, or a retailer chosen there.
     kind: EventKind,
+    /// For a link with backups: what the visit's cart met, and the shopper's US state as the
+    /// redirect read it.
+    stock: Option<(StockOutcome, &'static str)>,
 }
 
 thread_local! {
@@ -131,7 +135,7 @@ pub fn record_click(
     qr: Option<String>,
     now: i64,
 ) {
-    record_event(req, env, ctx, link_id, qr, EventKind::Visit, now);
+    record_visit(req, env, ctx, link_id, qr, EventKind::Visit, now, None);
 }
 
 /// `record_click` of a visit of another kind (a where-to-buy page view, a retailer chosen).
@@ -145,6 +149,44 @@ pub fn record_event(
     kind: EventKind,
     now: i64,
 ) {
+    record_visit(req, env, ctx, link_id, qr, kind, now, None);
+}
+
+/// `record_click` for a visit of a link with backups: also what its cart met (counted in the
+/// link's stats and, per project, in the out-of-stock report) and the shopper's US state.
+#[inline(never)]
+pub fn record_stocked_click(
+    req: web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    link_id: String,
+    qr: Option<String>,
+    now: i64,
+    stock: (StockOutcome, &'static str),
+) {
+    record_visit(
+        req,
+        env,
+        ctx,
+        link_id,
+        qr,
+        EventKind::Visit,
+        now,
+        Some(stock),
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_visit(
+    req: web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    link_id: String,
+    qr: Option<String>,
+    kind: EventKind,
+    now: i64,
+    stock: Option<(StockOutcome, &'static str)>,
+) {
     let scale = batch_scale(env);
     let visit = Visit {
         req,
@@ -152,6 +194,7 @@ pub fn record_event(
         qr,
         now,
         kind,
+        stock,
     };
     let stale_ms = (BATCH_STALE_MS * u64::from(scale)) as i64;
     let Some(generation) = BATCHER.with(|b| b.borrow_mut().push(visit, now, stale_ms)) else {
@@ -213,23 +256,24 @@ export function visit_fields(requests, botManagement) {
   let out = "";
   for (let i = 0; i < requests.length; i++) {
     const r = requests[i], h = r.headers;
-    let country = h.get("cf-ipcountry"), bot;
+    let country = h.get("cf-ipcountry"), region = h.get("cf-region-code"), bot;
     const fromHeader = country !== null && COUNTRY.test(country);
     if (!fromHeader || botManagement) {
       const cf = r.cf || {};
       if (!fromHeader) country = cf.country;
+      region ??= cf.regionCode;
       bot = cf.botManagement ? cf.botManagement.verifiedBot : undefined;
     }
     if (i > 0) out += ROW;
     out += clean(h.get("user-agent"), 2048) + FIELD + clean(h.get("referer"), 2048) + FIELD +
       clean(h.get("cf-connecting-ip") ?? h.get("x-real-ip"), 64) + FIELD + clean(country, 8) + FIELD +
-      (bot === true ? "1" : bot === false ? "0" : "");
+      (bot === true ? "1" : bot === false ? "0" : "") + FIELD + clean(region, 8);
   }
   return UTF8.encode(out);
 }
 "#)]
 extern "C" {
-    /// The five `VisitFields` of every request, in one call (see `domain::stats::parse_visits`),
+    /// The six `VisitFields` of every request, in one call (see `domain::stats::parse_visits`),
     /// as UTF-8. Bytes rather than a string: they enter Wasm memory with one native copy,
     /// where wasm-bindgen passes a string in with a JavaScript loop over its characters
     /// (callgrind put that loop at about a fifth of recording's instructions).
@@ -256,7 +300,11 @@ fn build_events(env: &Env, visits: Vec<Visit>) -> Result<Vec<Pending>, ApiError>
         .into_iter()
         .zip(fields.iter())
         .map(|(v, f)| {
-            let event = click_event(f, &visitors, v.qr, v.now).of_kind(v.kind);
+            let mut event = click_event(f, &visitors, v.qr, v.now).of_kind(v.kind);
+            if let Some((outcome, region)) = v.stock {
+                event.stock = Some(outcome);
+                event.region = region;
+            }
             (v.link_id, shard_for(&event.visitor), event)
         })
         .collect())
@@ -284,6 +332,7 @@ type Pending = (String, u32, ClickEvent);
 /// that stay within what it stores in one statement (`domain::stats::batch_parts`); one retry
 /// each (the part's batch id makes a repeated delivery count once).
 async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
+    let projects = project_rows(batch.iter().map(|(_, _, e)| e));
     let mut groups: BTreeMap<(String, u32), Vec<ClickEvent>> = BTreeMap::new();
     for (link_id, shard, event) in batch {
         groups.entry((link_id, shard)).or_default().push(event);
@@ -322,6 +371,53 @@ async fn deliver_batch(env: &Env, batch: Vec<Pending>) {
                 }
             }
         });
+    let reports = deliver_project_rows(env, projects);
+    futures_util::future::join(join_all(calls), reports).await;
+}
+
+/// The Durable Object binding of `ProjectStockouts` (see wrangler.toml).
+pub const STOCKOUTS_BINDING: &str = "STOCKOUTS";
+
+/// A batch's visits of links with backups, counted per project, to each project's report
+/// object: one call per project and part, one retry each (the batch id makes a repeated
+/// delivery count once).
+async fn deliver_project_rows(env: &Env, projects: BTreeMap<String, ProjectRows>) {
+    let now = now_ms();
+    let mut failed = false;
+    let bodies: Vec<(String, String)> = projects
+        .into_iter()
+        .flat_map(|(project, rows)| {
+            rows.bodies(|| match random16() {
+                Ok(r) => ulid_id("bat_", now, r),
+                Err(_) => {
+                    failed = true;
+                    String::new()
+                }
+            })
+            .into_iter()
+            .map(move |body| (project.clone(), body))
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    if failed {
+        worker::console_error!("out-of-stock delivery failed: no randomness");
+        return;
+    }
+    let calls = bodies.iter().map(|(project, body)| async move {
+        for attempt in 0..2 {
+            let call = record_clicks(env, STOCKOUTS_BINDING, project, body.as_bytes());
+            match JsFuture::from(call).await {
+                Ok(_) => return,
+                Err(e) if attempt == 1 => worker::console_error!(
+                    "out-of-stock delivery failed: {}",
+                    e.dyn_into::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default()
+                ),
+                Err(_) => {}
+            }
+        }
+    });
     join_all(calls).await;
 }
 
