@@ -130,7 +130,7 @@ describe('a click shard of the earlier schema', () => {
     assert.equal(d.qrScans, 2);
     assert.equal(d.pageViews, 0);
     assert.deepEqual(d.retailerClicks, { walmart: 0, kroger: 0 });
-    assert.equal(python(COLUMNS, ...shardFiles()), 'browser,clicks,country,device,event,hour,is_bot,os,qr,referrer,retailer');
+    assert.equal(python(COLUMNS, ...shardFiles()), 'browser,clicks,country,device,event,hour,is_bot,oos,os,qr,referrer,region,retailer');
 
     // Rows of the new kinds go beside them, never merged with them.
     await deliver(link.id, [batchId(), [

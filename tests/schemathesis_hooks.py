@@ -90,6 +90,10 @@ CROSS_FIELD_RULES = {
         _ends("imageUrl", "too_long"),
     ],
     ("POST", "/v1/links/{linkId}/qr-codes"): [_QR_CONTRAST, _QR_SIZE, _is("metadata", "too_large")],
+    ("GET", "/v1/projects/{projectId}/out-of-stock"): [
+        _is("to", "out_of_range"),  # to must be after from; the range ends by 9999-12-31T23:00Z
+        _is("from", "out_of_range"),
+    ],
     ("GET", "/v1/links/{linkId}/stats"): [
         _is("to", "out_of_range"),  # to must be after from; the range ends by 9999-12-31T23:00Z
         _is("from", "out_of_range"),  # the range ends by 9999-12-31T23:00Z
