@@ -53,8 +53,10 @@ describe('a worker without its required settings', () => {
         if (method === 'GET') assert.match(await r.text(), /Temporarily unavailable/);
       }
     }
-    const logged = w.log().split('\n').filter((l) => l.includes('misconfigured: SHORT_ID_SECRET is not set'));
-    assert.equal(logged.length, 1, w.log());
+    // The runtime's output reaches us through wrangler's: wait for it (bounded), then count.
+    const lines = () => w.log().split('\n').filter((l) => l.includes('misconfigured: SHORT_ID_SECRET is not set'));
+    for (let i = 0; i < 50 && lines().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(lines().length, 1, w.log());
   });
 });
 
